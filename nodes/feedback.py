@@ -1,0 +1,28 @@
+"""Feedback text that tells the next rewrite attempt what to fix, one instruction per problem."""
+
+from __future__ import annotations
+
+from polyphrase.schemas.verdict import ChunkVerdict
+
+
+def build_feedback(verdict: ChunkVerdict, style: str, max_copy_overlap: float) -> str:
+    """Turn a failed verdict into numbered instructions for the rewriter."""
+    lines: list[str] = []
+    lines += [f"Keep the placeholder {name} exactly once, unchanged." for name in verdict.missing_placeholders]
+    lines += [f"State the quantity '{value}' as the source does." for value in verdict.missing_numbers]
+    lines += [f"Remove or correct '{value}': the source has no such quantity." for value in verdict.added_numbers]
+    lines += [f"Mention {name}, as the source does." for name in verdict.missing_entities]
+    lines += [f"Keep this fact: {fact}." for fact in verdict.missing]
+    lines += [f"Correct this to match the source: {fact}." for fact in verdict.contradicted]
+    lines += [f"Remove this claim, the source does not support it: {claim}." for claim in verdict.added]
+    if verdict.copy_overlap > max_copy_overlap:
+        lines.append(
+            f"{verdict.copy_overlap:.0%} of your 4-word sequences are copied from the source "
+            f"(at most {max_copy_overlap:.0%} allowed). Write new sentences in the {style} style."
+        )
+    for problem in verdict.problems:
+        if problem.startswith("too similar to the"):
+            lines.append(f"Your rewrite is {problem}; follow the {style} style more closely.")
+        elif problem.startswith("rewrite was cut off"):
+            lines.append("Your rewrite was cut off before the end; write it more concisely.")
+    return "\n".join(f"{number}. {line}" for number, line in enumerate(lines, start=1))

@@ -1,0 +1,118 @@
+"""The rewrite node: each pending chunk in each style, in order, with the previous chunk's rewrite as reference."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+
+from langgraph.runtime import Runtime
+
+from polyphrase.graph.context import Context
+from polyphrase.graph.state import State, StyleTrack
+from polyphrase.llm import Usage
+from polyphrase.prompts import escape_tags, load_prompt, unescape_tags
+from polyphrase.protect import PLACEHOLDER_RE, is_protected_only, mask_protected
+from polyphrase.tokens import estimate_tokens
+
+# Small models sometimes open with "Here is the rewritten passage:" or wrap the
+# reply in our own tags; both are stripped from the rewrite.
+_PREAMBLE_RE = re.compile(r"^\s*(here is|here's|sure|certainly)[^\n]{0,120}:\s*\n", re.I)
+_WRAPPER_RE = re.compile(r"^\s*<(rewrite|source)>\s*(.*?)\s*</\1>\s*$", re.S | re.I)
+
+
+async def rewrite_chunks(state: State, runtime: Runtime[Context]) -> dict:
+    """Rewrite every pending chunk of every style track; styles run concurrently."""
+    context = runtime.context
+    styles = list(state["tracks"])
+
+    results = await asyncio.gather(
+        *(_rewrite_track(state, state["tracks"][style], context) for style in styles)
+    )
+
+    tracks = {style: track for style, (track, _) in zip(styles, results)}
+    usage = Usage()
+    for _, track_usage in results:
+        usage.add(track_usage)
+    return {"tracks": tracks, "round": state["round"] + 1, "usage": usage.as_dict("rewrite")}
+
+
+async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> tuple[StyleTrack, Usage]:
+    track = track.model_copy(deep=True)
+    usage = Usage()
+    style = context.style_library.get(track.style)
+    system = load_prompt("rewrite_system")
+    user = load_prompt("rewrite_user")
+
+    for index in track.pending:
+        masked, _ = mask_protected(state["chunks"][index])
+        track.attempts[index] += 1
+        if is_protected_only(masked):
+            track.rewrites[index] = masked
+            track.truncated[index] = False
+            continue
+
+        previous = track.rewrites[index - 1] if index > 0 else None
+        verdict = track.verdicts[index]
+        feedback = verdict.feedback if verdict is not None and not verdict.passed else ""
+        messages = [
+            {"role": "system", "content": system.render()},
+            {
+                "role": "user",
+                "content": user.render(
+                    style_name=style.name,
+                    style_instructions=style.instructions,
+                    previous=_previous_block(previous),
+                    feedback=_feedback_block(feedback),
+                    source=escape_tags(masked.strip()),
+                ),
+            },
+        ]
+        result = await context.rewriter.complete(
+            messages,
+            prompt_version=f"{system.version}:{user.version}:{style.version}",
+            temperature=context.rewrite_temperature,
+            max_tokens=int(estimate_tokens(masked) * context.max_output_ratio) + 64,
+            seed=_seed(state["doc_id"], track.style, index, track.attempts[index]),
+        )
+        track.rewrites[index] = clean_rewrite(result.text)
+        track.truncated[index] = result.truncated
+        usage.add(result.usage)
+
+    return track, usage
+
+
+def clean_rewrite(text: str) -> str:
+    """Strip a preamble line and wrapper tags that small models add around a rewrite."""
+    text = unescape_tags(text.strip())
+    wrapped = _WRAPPER_RE.match(text)
+    if wrapped:
+        text = wrapped.group(2)
+    return _PREAMBLE_RE.sub("", text, count=1).strip()
+
+
+def _previous_block(previous: str | None) -> str:
+    if not previous:
+        return ""
+    # The previous chunk's placeholders would clash with this chunk's, so they are shown generically.
+    reference = PLACEHOLDER_RE.sub(lambda m: "[code]" if m.group(1) == "CODE" else "[formula]", previous)
+    return (
+        "For continuity, this is your rewrite of the passage just before; continue from it "
+        "without repeating it:\n<previous_rewrite>\n" + escape_tags(reference) + "\n</previous_rewrite>\n\n"
+    )
+
+
+def _feedback_block(feedback: str) -> str:
+    if not feedback:
+        return ""
+    return (
+        "Your previous attempt at this passage was rejected. Fix these problems:\n<feedback>\n"
+        + feedback
+        + "\n</feedback>\n\n"
+    )
+
+
+def _seed(doc_id: str, style: str, index: int, attempt: int) -> int:
+    digest = hashlib.sha256(f"{doc_id}\0{style}\0{index}\0{attempt}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big")
+

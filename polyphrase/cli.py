@@ -1,0 +1,172 @@
+"""The command line: `python run.py --input DIR` or `polyphrase --input DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from polyphrase.cache import ResponseCache
+from polyphrase.corpus import RecordWriter, iter_documents
+from polyphrase.errors import ConfigError, PolyphraseError
+from polyphrase.graph.builder import build_graph
+from polyphrase.graph.context import Context
+from polyphrase.llm import Endpoint, LLMClient
+from polyphrase.local_server import MODEL_NAME, EmbeddedServer, default_cache_dir
+from polyphrase.prompts import STYLE_DIR, StyleLibrary
+from polyphrase.runner import rephrase_corpus
+
+logger = logging.getLogger("polyphrase")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="polyphrase",
+        description="Rewrite documents in several styles and verify that each rewrite keeps the facts of its source.",
+    )
+    io = parser.add_argument_group("input and output")
+    io.add_argument("--input", required=True, type=Path, help="folder (recursive .txt, .md, .rst, .jsonl) or a .jsonl / .jsonl.gz file with 'text' and optional 'id'")
+    io.add_argument("--output", type=Path, default=Path("out/rephrased.jsonl"), help="JSON Lines output file (default: %(default)s); documents already in it are skipped")
+    io.add_argument("--overwrite", action="store_true", help="start the output file afresh instead of resuming it")
+
+    styles = parser.add_argument_group("styles and verification")
+    styles.add_argument("--styles", type=int, default=2, metavar="N", help="styles per document, chosen reproducibly from the document id (default: %(default)s)")
+    styles.add_argument("--style", action="append", default=[], metavar="NAME", help="use this style for every document; repeat for several")
+    styles.add_argument("--styles-dir", type=Path, action="append", default=[], metavar="DIR", help="folder of extra style files (*.md), added to the built-in library")
+    styles.add_argument("--list-styles", action="store_true", help="print the style library and exit")
+    styles.add_argument("--max-attempts", type=int, default=3, help="attempts per chunk and style, the first included (default: %(default)s)")
+    styles.add_argument("--failure-policy", choices=["keep-best", "fallback-source", "drop"], default="keep-best", help="what a rewrite that never passed holds (default: %(default)s)")
+    styles.add_argument("--chunk-tokens", type=int, default=400, help="token budget of a source chunk, estimated offline (default: %(default)s)")
+    styles.add_argument("--max-copy-overlap", type=float, default=0.5, help="highest share of word 4-grams a rewrite may copy from its source (default: %(default)s)")
+    styles.add_argument("--no-fact-check", action="store_true", help="run only the guards that need no LLM, not the fact comparison")
+    styles.add_argument("--temperature", type=float, default=0.7, help="sampling temperature of rewrite calls (default: %(default)s)")
+
+    endpoint = parser.add_argument_group("LLM endpoint (default: the embedded llama.cpp server)")
+    endpoint.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL)")
+    endpoint.add_argument("--model", help="model name on that endpoint (required with --base-url)")
+    endpoint.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
+    endpoint.add_argument("--verify-base-url", help="endpoint for fact checks (default: --base-url)")
+    endpoint.add_argument("--verify-model", help="model for fact checks (default: --model)")
+    endpoint.add_argument("--verify-api-key", help="API key for fact checks (default: --api-key)")
+    endpoint.add_argument("--timeout", type=float, default=600.0, help="seconds before one LLM request times out (default: %(default)s)")
+    endpoint.add_argument("--concurrency", type=int, default=4, help="documents in flight and LLM requests at once (default: %(default)s)")
+
+    run = parser.add_argument_group("run")
+    run.add_argument("--cache-dir", type=Path, default=None, help="LLM response cache and joined model (default: $XDG_CACHE_HOME/polyphrase or ~/.cache/polyphrase)")
+    run.add_argument("--no-cache", action="store_true", help="call the LLM even when a cached answer exists")
+    run.add_argument("--server-threads", type=int, default=None, help="CPU threads of the embedded server (default: all cores)")
+    run.add_argument("--quiet", "-q", action="store_true", help="log warnings and errors only")
+    run.add_argument("--verbose", "-v", action="store_true", help="log every attempt (DEBUG)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run(args)
+    except PolyphraseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Stop on SIGTERM as on Ctrl-C, so the embedded server is stopped too."""
+    raise KeyboardInterrupt
+
+
+def _run(args: argparse.Namespace) -> int:
+    library = StyleLibrary.load(STYLE_DIR, *args.styles_dir)
+    if args.list_styles:
+        for style in library.styles.values():
+            print(f"{style.name:20} {style.description}")
+        return 0
+    _validate(args, library)
+
+    cache_dir = args.cache_dir or default_cache_dir()
+    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
+    api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+    with contextlib.ExitStack() as stack:
+        if base_url:
+            if not args.model:
+                raise ConfigError(f"missing --model: name the model to call on {base_url}")
+            model = args.model
+        else:
+            logger.info("no endpoint configured (--base-url or OPENAI_BASE_URL); starting the embedded llama.cpp server")
+            server = stack.enter_context(EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 4)))
+            base_url, model = server.base_url, args.model or MODEL_NAME
+        return asyncio.run(_rephrase(args, library, cache_dir, Endpoint(base_url, model, api_key, args.timeout)))
+
+
+async def _rephrase(args: argparse.Namespace, library: StyleLibrary, cache_dir: Path, endpoint: Endpoint) -> int:
+    cache = None if args.no_cache else ResponseCache(cache_dir / "llm")
+    rewriter = LLMClient(endpoint, cache, max_concurrency=args.concurrency)
+    verifier = rewriter
+    if args.verify_base_url or args.verify_model or args.verify_api_key:
+        verify_endpoint = Endpoint(
+            args.verify_base_url or endpoint.base_url,
+            args.verify_model or endpoint.model,
+            args.verify_api_key or endpoint.api_key,
+            args.timeout,
+        )
+        verifier = LLMClient(verify_endpoint, cache, max_concurrency=args.concurrency)
+
+    context = Context(
+        rewriter=rewriter,
+        verifier=verifier,
+        style_library=library,
+        styles_per_document=args.styles,
+        style_names=tuple(args.style),
+        chunk_tokens=args.chunk_tokens,
+        max_attempts=args.max_attempts,
+        failure_policy=args.failure_policy,
+        rewrite_temperature=args.temperature,
+        max_copy_overlap=args.max_copy_overlap,
+        check_facts=not args.no_fact_check,
+    )
+    writer = RecordWriter(args.output, overwrite=args.overwrite)
+    try:
+        summary = await rephrase_corpus(
+            iter_documents(args.input), build_graph(), context, writer, concurrency=args.concurrency
+        )
+    finally:
+        writer.close()
+        await rewriter.aclose()
+        if verifier is not rewriter:
+            await verifier.aclose()
+        if cache:
+            cache.close()
+
+    print(f"wrote {args.output}")
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def _validate(args: argparse.Namespace, library: StyleLibrary) -> None:
+    if not args.input.exists():
+        raise ConfigError(f"input not found: {args.input}")
+    for name in args.style:
+        library.get(name)
+    if args.styles < 1:
+        raise ConfigError(f"--styles must be at least 1, got {args.styles}")
+    if not args.style and args.styles > len(library.styles):
+        raise ConfigError(f"--styles {args.styles} is more than the {len(library.styles)} styles in the library")
+    if args.max_attempts < 1:
+        raise ConfigError(f"--max-attempts must be at least 1, got {args.max_attempts}")
+    if args.chunk_tokens < 32:
+        raise ConfigError(f"--chunk-tokens must be at least 32, got {args.chunk_tokens}")
+    if args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
+    if not 0.0 < args.max_copy_overlap <= 1.0:
+        raise ConfigError(f"--max-copy-overlap must be in (0, 1], got {args.max_copy_overlap}")

@@ -1,0 +1,251 @@
+"""Cached, concurrency-bounded calls to an OpenAI-compatible endpoint.
+
+Free text (rewrites) goes through langchain-openai, so LangSmith traces it when
+tracing is on; structured output (fact extraction and comparison) goes through
+instructor over the OpenAI SDK. Both share one endpoint description, one disk
+cache and one transport retry policy: the OpenAI SDK retries 429 (honouring
+Retry-After), 5xx, timeouts and dropped connections with exponential backoff,
+so those faults never spend a verification attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import instructor
+import openai
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel
+
+from polyphrase.cache import ResponseCache, cache_key
+from polyphrase.errors import ContextLengthError, EndpointError, OutputTruncatedError, StructuredOutputError
+
+logger = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Substrings that llama.cpp, vLLM and OpenAI put in a context-overflow error.
+_CONTEXT_ERROR_MARKERS = ("context length", "context size", "context_length", "maximum context", "too many tokens")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An OpenAI-compatible chat completions endpoint and the model to call on it."""
+
+    base_url: str
+    model: str
+    api_key: str = "not-needed"
+    timeout_s: float = 600.0
+    max_retries: int = 6
+
+
+@dataclass
+class Usage:
+    """Token and call counts of one or more LLM calls."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+    cache_hits: int = 0
+
+    def add(self, other: "Usage") -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.calls += other.calls
+        self.cache_hits += other.cache_hits
+
+    def as_dict(self, role: str) -> dict[str, int]:
+        """Return the counters keyed `<role>_<counter>`, the form the graph state sums."""
+        return {
+            f"{role}_prompt_tokens": self.prompt_tokens,
+            f"{role}_completion_tokens": self.completion_tokens,
+            f"{role}_calls": self.calls,
+            f"{role}_cache_hits": self.cache_hits,
+        }
+
+
+@dataclass
+class TextResult:
+    """A free-text completion with its usage; `truncated` is set when max_tokens cut it off."""
+
+    text: str
+    usage: Usage
+    truncated: bool = False
+
+
+@dataclass
+class StructuredResult:
+    """A validated structured output with its usage."""
+
+    value: Any
+    usage: Usage = field(default_factory=Usage)
+
+
+def _is_context_error(error: openai.BadRequestError) -> bool:
+    message = str(error).lower()
+    return any(marker in message for marker in _CONTEXT_ERROR_MARKERS)
+
+
+class LLMClient:
+    """One endpoint, used for both free text and structured output, behind a disk cache."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        cache: ResponseCache | None = None,
+        *,
+        max_concurrency: int = 8,
+        structured_mode: instructor.Mode = instructor.Mode.JSON_SCHEMA,
+    ) -> None:
+        self.endpoint = endpoint
+        self.cache = cache
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._structured_mode = structured_mode
+        self._openai = openai.AsyncOpenAI(
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key,
+            timeout=endpoint.timeout_s,
+            max_retries=endpoint.max_retries,
+        )
+        self._instructor = instructor.from_openai(_traced(self._openai), mode=structured_mode)
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        prompt_version: str,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+    ) -> TextResult:
+        """Return the model's reply to `messages`, from the cache when the same call was made before."""
+        key = cache_key(
+            kind="text",
+            model=self.endpoint.model,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            prompt_version=prompt_version,
+        )
+        cached = self.cache.get(key) if self.cache else None
+        if cached is not None:
+            return TextResult(text=cached["text"], usage=Usage(cache_hits=1), truncated=cached["truncated"])
+
+        chat = ChatOpenAI(
+            model=self.endpoint.model,
+            base_url=self.endpoint.base_url,
+            api_key=self.endpoint.api_key,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            timeout=self.endpoint.timeout_s,
+            max_retries=self.endpoint.max_retries,
+        )
+        try:
+            async with self._semaphore:
+                reply = await chat.ainvoke([(m["role"], m["content"]) for m in messages])
+        except openai.BadRequestError as error:
+            raise _classify_bad_request(error) from error
+        except openai.APIError as error:
+            raise EndpointError(f"LLM call to {self.endpoint.base_url} failed: {error}") from error
+
+        token_usage = reply.usage_metadata or {}
+        usage = Usage(
+            prompt_tokens=token_usage.get("input_tokens", 0),
+            completion_tokens=token_usage.get("output_tokens", 0),
+            calls=1,
+        )
+        truncated = reply.response_metadata.get("finish_reason") == "length"
+        text = reply.content if isinstance(reply.content, str) else str(reply.content)
+        if self.cache:
+            self.cache.set(key, {"text": text, "truncated": truncated})
+        return TextResult(text=text, usage=usage, truncated=truncated)
+
+    async def extract(
+        self,
+        messages: list[dict[str, str]],
+        response_model: type[ModelT],
+        *,
+        prompt_version: str,
+        max_tokens: int,
+        context: dict[str, Any] | None = None,
+        max_reasks: int = 2,
+    ) -> StructuredResult:
+        """Return a validated `response_model` for `messages`, re-asking with the validation error when invalid.
+
+        Raises OutputTruncatedError when the output hit `max_tokens`, so that
+        a cut-off answer is told apart from a wrong one.
+        """
+        key = cache_key(
+            kind="structured",
+            model=self.endpoint.model,
+            messages=messages,
+            schema=response_model.model_json_schema(),
+            mode=self._structured_mode.value,
+            max_tokens=max_tokens,
+            context=context,
+            prompt_version=prompt_version,
+        )
+        cached = self.cache.get(key) if self.cache else None
+        if cached is not None:
+            value = response_model.model_validate(cached["value"], context=context)
+            return StructuredResult(value=value, usage=Usage(cache_hits=1))
+
+        try:
+            async with self._semaphore:
+                value, completion = await self._instructor.create_with_completion(
+                    model=self.endpoint.model,
+                    messages=messages,
+                    response_model=response_model,
+                    max_retries=max_reasks,
+                    context=context,
+                    temperature=0.0,
+                    max_tokens=max_tokens,
+                )
+        except IncompleteOutputException as error:
+            raise OutputTruncatedError(
+                f"structured output of {response_model.__name__} was cut off at max_tokens={max_tokens}"
+            ) from error
+        except InstructorRetryException as error:
+            if isinstance(error.__cause__, IncompleteOutputException) or "length" in str(error).lower():
+                raise OutputTruncatedError(
+                    f"structured output of {response_model.__name__} was cut off at max_tokens={max_tokens}"
+                ) from error
+            raise StructuredOutputError(
+                f"no valid {response_model.__name__} after {max_reasks} re-asks: {error}"
+            ) from error
+        except openai.BadRequestError as error:
+            raise _classify_bad_request(error) from error
+        except openai.APIError as error:
+            raise EndpointError(f"LLM call to {self.endpoint.base_url} failed: {error}") from error
+
+        usage = Usage(calls=1)
+        if completion is not None and getattr(completion, "usage", None) is not None:
+            usage.prompt_tokens = completion.usage.prompt_tokens or 0
+            usage.completion_tokens = completion.usage.completion_tokens or 0
+        if self.cache:
+            self.cache.set(key, {"value": value.model_dump(mode="json")})
+        return StructuredResult(value=value, usage=usage)
+
+    async def aclose(self) -> None:
+        await self._openai.close()
+
+
+def _classify_bad_request(error: openai.BadRequestError) -> EndpointError:
+    if _is_context_error(error):
+        return ContextLengthError(f"request exceeds the model's context window: {error}")
+    return EndpointError(f"LLM endpoint rejected the request: {error}")
+
+
+def _traced(client: openai.AsyncOpenAI) -> openai.AsyncOpenAI:
+    """Wrap the client so LangSmith records structured calls when tracing is enabled."""
+    try:
+        from langsmith.wrappers import wrap_openai
+    except ImportError:  # langsmith ships with langchain-core, but stay usable without it
+        return client
+    return wrap_openai(client)

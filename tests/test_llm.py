@@ -1,0 +1,83 @@
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from polyphrase.cache import ResponseCache
+from polyphrase.errors import ContextLengthError, OutputTruncatedError
+from polyphrase.llm import Endpoint, LLMClient
+from polyphrase.schemas.facts import FactList
+from tests.fake_openai import Reply
+
+MESSAGES = [{"role": "user", "content": "Rewrite: the sky is blue."}]
+FACTS = json.dumps({"facts": [{"subject": "sky", "relation": "is", "object": "blue"}]})
+
+
+def _client(server, cache=None) -> LLMClient:
+    return LLMClient(Endpoint(server.base_url, "fake-model", max_retries=3, timeout_s=5), cache)
+
+
+def _complete(client: LLMClient):
+    return asyncio.run(client.complete(MESSAGES, prompt_version="v1", temperature=0.5, max_tokens=50))
+
+
+def test_rate_limit_retried_after_wait(fake_llm):
+    statuses = [429, 429, 200]
+    server = fake_llm(lambda request: Reply(content="Blue sky.", status=statuses.pop(0), headers={"Retry-After": "0"}))
+    result = _complete(_client(server))
+    assert result.text == "Blue sky."
+    assert len(server.requests) == 3
+
+
+def test_server_error_retried(fake_llm):
+    statuses = [500, 200]
+    server = fake_llm(lambda request: Reply(content="Blue sky.", status=statuses.pop(0)))
+    assert _complete(_client(server)).text == "Blue sky."
+    assert len(server.requests) == 2
+
+
+def test_context_error_not_retried(fake_llm):
+    server = fake_llm(lambda request: Reply(status=400, error_message="the request exceeds the available context size"))
+    with pytest.raises(ContextLengthError):
+        _complete(_client(server))
+    assert len(server.requests) == 1
+
+
+def test_truncated_text_marked(fake_llm):
+    server = fake_llm(lambda request: Reply(content="Blue", finish_reason="length"))
+    assert _complete(_client(server)).truncated
+
+
+def test_truncated_structured_output_raises(fake_llm):
+    server = fake_llm(lambda request: Reply(content='{"facts": [{"subject": "sky"', finish_reason="length"))
+    with pytest.raises(OutputTruncatedError):
+        asyncio.run(_client(server).extract(MESSAGES, FactList, prompt_version="v1", max_tokens=20))
+
+
+def test_invalid_structured_output_reasked(fake_llm):
+    replies = ['{"facts": "oops"}', FACTS]
+    server = fake_llm(lambda request: Reply(content=replies.pop(0)))
+    result = asyncio.run(_client(server).extract(MESSAGES, FactList, prompt_version="v1", max_tokens=200))
+    assert result.value.facts[0].object == "blue"
+    assert len(server.requests) == 2
+
+
+def test_cache_hit_makes_no_call(fake_llm, tmp_path: Path):
+    server = fake_llm(lambda request: Reply(content="Blue sky.", prompt_tokens=7, completion_tokens=3))
+    cache = ResponseCache(tmp_path)
+    first = _complete(_client(server, cache))
+    second = _complete(_client(server, cache))
+    assert first.usage.calls == 1
+    assert first.usage.completion_tokens == 3
+    assert second.text == "Blue sky."
+    assert second.usage.cache_hits == 1
+    assert len(server.requests) == 1
+
+
+def test_cache_key_changes_with_prompt_version(fake_llm, tmp_path: Path):
+    server = fake_llm(lambda request: Reply(content="Blue sky."))
+    client = _client(server, ResponseCache(tmp_path))
+    asyncio.run(client.complete(MESSAGES, prompt_version="v1", temperature=0.5, max_tokens=50))
+    asyncio.run(client.complete(MESSAGES, prompt_version="v2", temperature=0.5, max_tokens=50))
+    assert len(server.requests) == 2
