@@ -18,7 +18,8 @@ from tests.fake_openai import FakeOpenAI, Reply, structured_schema_name
 _SOURCE_RE = re.compile(r"<source>\n(.*)\n</source>", re.S)
 _STYLE_RE = re.compile(r"^Style: (\S+)", re.M)
 _FACT_LINE_RE = re.compile(r"^\d+\. ", re.M)
-_KEEP_RE = re.compile(r"⟦(?:CODE|MATH)\d+⟧|\d[\d,.]*\d|\d|\b[A-Z][a-zA-Z]+\b")
+# Placeholders, numbers with the word after them (a unit or scale), and capitalised names.
+_KEEP_RE = re.compile(r"⟦(?:CODE|MATH)\d+⟧|(?:\d[\d,.]*\d|\d)(?: [a-z]+)?|\b[A-Z][a-zA-Z]+\b")
 
 CORPUS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
