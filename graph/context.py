@@ -30,13 +30,13 @@ class Context:
     max_attempts: int = 3
     """Attempts per chunk and style, the first included."""
     failure_policy: FailurePolicy = "keep-best"
-    """What a style result holds when a chunk never passed: the best attempt marked failed,
-    the source text in place of the failed chunk, or nothing."""
+    """Content of a style result with a chunk that never passed: the best attempt marked failed,
+    the source text in place of each failed chunk, or no text."""
     rewrite_temperature: float = 0.7
     """Sampling temperature of rewrite calls."""
     max_output_ratio: float = 2.5
     """A rewrite may have at most this many times the source chunk's estimated tokens (plus 64)."""
-    max_facts: int = 12
+    max_facts: int = 8
     """Most facts extracted per source chunk."""
     max_copy_overlap: float = 0.5
     """A rewrite sharing more than this share of its word 4-grams with its source fails as a copy."""

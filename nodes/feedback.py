@@ -1,4 +1,4 @@
-"""Feedback text that tells the next rewrite attempt what to fix, one instruction per problem."""
+"""Feedback for the next rewrite attempt: one instruction per problem found."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     styles.add_argument("--styles-dir", type=Path, action="append", default=[], metavar="DIR", help="folder of extra style files (*.md), added to the built-in library")
     styles.add_argument("--list-styles", action="store_true", help="print the style library and exit")
     styles.add_argument("--max-attempts", type=int, default=3, help="attempts per chunk and style, the first included (default: %(default)s)")
-    styles.add_argument("--failure-policy", choices=["keep-best", "fallback-source", "drop"], default="keep-best", help="what a rewrite that never passed holds (default: %(default)s)")
+    styles.add_argument("--failure-policy", choices=["keep-best", "fallback-source", "drop"], default="keep-best", help="content of a rewrite whose chunks never all passed: the best attempt, the source for failed chunks, or no text (default: %(default)s)")
     styles.add_argument("--chunk-tokens", type=int, default=400, help="token budget of a source chunk, estimated offline (default: %(default)s)")
     styles.add_argument("--max-copy-overlap", type=float, default=0.5, help="highest share of word 4-grams a rewrite may copy from its source (default: %(default)s)")
     styles.add_argument("--no-fact-check", action="store_true", help="run only the guards that need no LLM, not the fact comparison")
@@ -67,8 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    level = logging.INFO
+    if args.verbose:
+        level = logging.DEBUG
+    elif args.quiet:
+        level = logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO, which would drown the run's own log.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _run(args)
@@ -103,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
             model = args.model
         else:
             logger.info("no endpoint configured (--base-url or OPENAI_BASE_URL); starting the embedded llama.cpp server")
-            server = stack.enter_context(EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 4)))
+            server = stack.enter_context(EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 2)))
             base_url, model = server.base_url, args.model or MODEL_NAME
         return asyncio.run(_rephrase(args, library, cache_dir, Endpoint(base_url, model, api_key, args.timeout)))
 

@@ -1,7 +1,7 @@
 """Cached, concurrency-bounded calls to an OpenAI-compatible endpoint.
 
 Free text (rewrites) goes through langchain-openai, so LangSmith traces it when
-tracing is on; structured output (fact extraction and comparison) goes through
+tracing is on. Structured output (fact extraction and comparison) goes through
 instructor over the OpenAI SDK. Both share one endpoint description, one disk
 cache and one transport retry policy: the OpenAI SDK retries 429 (honouring
 Retry-After), 5xx, timeouts and dropped connections with exponential backoff,
@@ -178,8 +178,8 @@ class LLMClient:
     ) -> StructuredResult:
         """Return a validated `response_model` for `messages`, re-asking with the validation error when invalid.
 
-        Raises OutputTruncatedError when the output hit `max_tokens`, so that
-        a cut-off answer is told apart from a wrong one.
+        Raises OutputTruncatedError when the output hit `max_tokens`, because
+        a cut-off answer needs a larger budget, not a re-ask.
         """
         key = cache_key(
             kind="structured",
