@@ -8,6 +8,7 @@ import re
 
 from langgraph.runtime import Runtime
 
+from polyphrase.errors import ContextLengthError
 from polyphrase.graph.context import Context
 from polyphrase.graph.state import State, StyleTrack
 from polyphrase.llm import Usage
@@ -68,13 +69,18 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
                 ),
             },
         ]
-        result = await context.rewriter.complete(
-            messages,
-            prompt_version=f"{system.version}:{user.version}:{style.version}",
-            temperature=context.rewrite_temperature,
-            max_tokens=int(estimate_tokens(masked) * context.max_output_ratio) + 64,
-            seed=_seed(state["doc_id"], track.style, index, track.attempts[index]),
-        )
+        try:
+            result = await context.rewriter.complete(
+                messages,
+                prompt_version=f"{system.version}:{user.version}:{style.version}",
+                temperature=context.rewrite_temperature,
+                max_tokens=int(estimate_tokens(masked) * context.max_output_ratio) + 64,
+                seed=_seed(state["doc_id"], track.style, index, track.attempts[index]),
+            )
+        except ContextLengthError as error:
+            raise ContextLengthError(
+                f"document {state['doc_id']} chunk {index} ({track.style}): {error}; lower --chunk-tokens"
+            ) from error
         track.rewrites[index] = clean_rewrite(result.text)
         track.truncated[index] = result.truncated
         usage.add(result.usage)

@@ -4,6 +4,9 @@ import asyncio
 import json
 import re
 
+import pytest
+
+from polyphrase.errors import ContextLengthError
 from polyphrase.graph import build_graph, recursion_limit_for
 from tests.conftest import all_kept_comparison, faithful_responder, faithful_rewrite, one_fact_list, user_message
 from tests.fake_openai import Reply, structured_schema_name
@@ -182,3 +185,12 @@ def test_empty_document_ends_without_results(fake_llm, make_context):
     output = _run(make_context(server), text="")
     assert output["results"] == []
     assert server.requests == []
+
+
+def test_context_error_names_document_and_chunk(fake_llm, make_context):
+    server = fake_llm(lambda request: Reply(status=400, error_message="the request exceeds the available context size"))
+    with pytest.raises(ContextLengthError) as error:
+        _run(make_context(server, style_names=("encyclopedic",)), doc_id="big-doc")
+    message = str(error.value)
+    assert message.startswith("document big-doc chunk 0 (encyclopedic):")
+    assert "--chunk-tokens" in message
