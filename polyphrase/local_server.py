@@ -125,7 +125,7 @@ class EmbeddedServer:
         self.startup_timeout_s = startup_timeout_s
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self.log_path = self.cache_dir / "llama-server.log"
+        self.log_path = self.cache_dir / "llama-server.log"  # made unique per port in start()
 
     @property
     def base_url(self) -> str:
@@ -135,6 +135,8 @@ class EmbeddedServer:
         model = self.model_path or ensure_model(self.cache_dir)
         binary = find_server_binary()
         self.port = free_port()
+        # One log per port, so two runs at once do not overwrite each other's log.
+        self.log_path = self.cache_dir / "logs" / f"llama-server-{self.port}.log"
         command = [
             str(binary),
             "--model", str(model),
@@ -188,6 +190,7 @@ class EmbeddedServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> "EmbeddedServer":
         return self.start()
