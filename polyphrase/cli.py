@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 
 from polyphrase.cache import ResponseCache
-from polyphrase.corpus import RecordWriter, iter_documents
+from polyphrase.corpus import RecordWriter, count_documents, iter_documents
 from polyphrase.errors import ConfigError, PolyphraseError
 from polyphrase.graph.builder import build_graph
 from polyphrase.graph.context import Context
 from polyphrase.llm import Endpoint, LLMClient
 from polyphrase.local_server import MODEL_NAME, EmbeddedServer, default_cache_dir
+from polyphrase.progress import ProgressLine
 from polyphrase.prompts import STYLE_DIR, StyleLibrary
 from polyphrase.runner import rephrase_corpus
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rewrite documents in several styles and verify that each rewrite keeps the facts of its source.",
     )
     io = parser.add_argument_group("input and output")
-    io.add_argument("--input", required=True, type=Path, help="folder (recursive .txt, .md, .rst, .jsonl) or a .jsonl / .jsonl.gz file with 'text' and optional 'id'")
+    io.add_argument("--input", required=True, type=Path, help="folder (recursive .txt, .md, .rst, .jsonl, .parquet), or a .jsonl / .jsonl.gz / .parquet file with 'text' and optional 'id'; .parquet needs the 'parquet' extra")
     io.add_argument("--output", type=Path, default=Path("out/rephrased.jsonl"), help="JSON Lines output file (default: %(default)s); documents already in it are skipped")
     io.add_argument("--overwrite", action="store_true", help="start the output file afresh instead of resuming it")
 
@@ -60,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-dir", type=Path, default=None, help="LLM response cache and joined model (default: $XDG_CACHE_HOME/polyphrase or ~/.cache/polyphrase)")
     run.add_argument("--no-cache", action="store_true", help="call the LLM even when a cached answer exists")
     run.add_argument("--server-threads", type=int, default=None, help="CPU threads of the embedded server (default: all cores)")
-    run.add_argument("--quiet", "-q", action="store_true", help="log warnings and errors only")
+    run.add_argument("--quiet", "-q", action="store_true", help="log warnings and errors only, and show no progress line")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="show a progress line on stderr: documents done, docs/s, tokens/s, pass rate, failures, time left (default: only when stderr is a terminal and --quiet is not given)")
     run.add_argument("--verbose", "-v", action="store_true", help="log every attempt (DEBUG)")
     return parser
 
@@ -102,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     cache_dir = args.cache_dir or default_cache_dir()
     base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
     api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+    request_concurrency = args.concurrency
     with contextlib.ExitStack() as stack:
         if base_url:
             if not args.model:
@@ -109,14 +112,21 @@ def _run(args: argparse.Namespace) -> int:
             model = args.model
         else:
             logger.info("no endpoint configured (--base-url or OPENAI_BASE_URL); starting the embedded llama.cpp server")
-            server = stack.enter_context(EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 2)))
+            server = stack.enter_context(
+                EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 2))
+            )
             base_url, model = server.base_url, args.model or MODEL_NAME
-        return asyncio.run(_rephrase(args, library, cache_dir, Endpoint(base_url, model, api_key, args.timeout)))
+            # More requests than server slots would wait inside llama-server, where the client timeout runs.
+            request_concurrency = server.parallel
+        endpoint = Endpoint(base_url, model, api_key, args.timeout)
+        return asyncio.run(_rephrase(args, library, cache_dir, endpoint, request_concurrency))
 
 
-async def _rephrase(args: argparse.Namespace, library: StyleLibrary, cache_dir: Path, endpoint: Endpoint) -> int:
+async def _rephrase(
+    args: argparse.Namespace, library: StyleLibrary, cache_dir: Path, endpoint: Endpoint, request_concurrency: int
+) -> int:
     cache = None if args.no_cache else ResponseCache(cache_dir / "llm")
-    rewriter = LLMClient(endpoint, cache, max_concurrency=args.concurrency)
+    rewriter = LLMClient(endpoint, cache, max_concurrency=request_concurrency)
     verifier = rewriter
     if args.verify_base_url or args.verify_model or args.verify_api_key:
         verify_endpoint = Endpoint(
@@ -125,7 +135,7 @@ async def _rephrase(args: argparse.Namespace, library: StyleLibrary, cache_dir: 
             args.verify_api_key or endpoint.api_key,
             args.timeout,
         )
-        verifier = LLMClient(verify_endpoint, cache, max_concurrency=args.concurrency)
+        verifier = LLMClient(verify_endpoint, cache, max_concurrency=request_concurrency)
 
     context = Context(
         rewriter=rewriter,
@@ -141,10 +151,18 @@ async def _rephrase(args: argparse.Namespace, library: StyleLibrary, cache_dir: 
         check_facts=not args.no_fact_check,
     )
     writer = RecordWriter(args.output, overwrite=args.overwrite)
+    progress = _progress_line(args)
     try:
         summary = await rephrase_corpus(
-            iter_documents(args.input), build_graph(), context, writer, concurrency=args.concurrency
+            iter_documents(args.input),
+            build_graph(),
+            context,
+            writer,
+            concurrency=args.concurrency,
+            on_document=progress.update if progress else None,
         )
+        if progress:
+            progress.close(summary)
     finally:
         writer.close()
         await rewriter.aclose()
@@ -157,6 +175,15 @@ async def _rephrase(args: argparse.Namespace, library: StyleLibrary, cache_dir: 
     for line in summary.lines():
         print(line)
     return 0
+
+
+def _progress_line(args: argparse.Namespace) -> ProgressLine | None:
+    """Return the progress line the options ask for; the total comes from a scan of file names, not contents."""
+    progress = ProgressLine.for_stream(sys.stderr, force=args.progress, quiet=args.quiet)
+    if progress:
+        progress.total = count_documents(args.input)
+        progress.clear_before_logging()
+    return progress
 
 
 def _validate(args: argparse.Namespace, library: StyleLibrary) -> None:
