@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from polyphrase.cache import ResponseCache
-from polyphrase.corpus import RecordWriter, count_documents, iter_documents
+from polyphrase.corpus import MAX_DOCUMENT_BYTES, RecordWriter, count_documents, iter_documents
 from polyphrase.errors import ConfigError, PolyphraseError
 from polyphrase.graph.builder import build_graph
 from polyphrase.graph.context import Context
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--input", required=True, type=Path, help="folder (recursive .txt, .md, .rst, .jsonl, .parquet), or a .jsonl / .jsonl.gz / .parquet file with 'text' and optional 'id'; .parquet needs the 'parquet' extra")
     io.add_argument("--output", type=Path, default=Path("out/rephrased.jsonl"), help="JSON Lines output file (default: %(default)s); documents already in it are skipped")
     io.add_argument("--overwrite", action="store_true", help="start the output file afresh instead of resuming it")
+    io.add_argument("--max-document-bytes", type=int, default=MAX_DOCUMENT_BYTES, metavar="N", help=f"size limit of one document in bytes; a larger one gets a failure record instead of being rewritten (default: {MAX_DOCUMENT_BYTES // 2**20} MiB)")
 
     styles = parser.add_argument_group("styles and verification")
     styles.add_argument("--styles", type=int, default=2, metavar="N", help="styles per document, chosen reproducibly from the document id (default: %(default)s)")
@@ -75,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.quiet:
         level = logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request at INFO, which would drown the run's own log.
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    # httpx logs every request at INFO, which would drown the run's own log. The OpenAI SDK 3.x sends
+    # its requests through httpx2, which logs under its own name.
+    for http_logger in ("httpx", "httpx2"):
+        logging.getLogger(http_logger).setLevel(max(level, logging.WARNING))
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _run(args)
@@ -154,7 +157,7 @@ async def _rephrase(
     progress = _progress_line(args)
     try:
         summary = await rephrase_corpus(
-            iter_documents(args.input),
+            iter_documents(args.input, max_bytes=args.max_document_bytes),
             build_graph(),
             context,
             writer,
@@ -164,6 +167,8 @@ async def _rephrase(
         if progress:
             progress.close(summary)
     finally:
+        if progress:
+            progress.end_line()
         writer.close()
         await rewriter.aclose()
         if verifier is not rewriter:
@@ -199,6 +204,8 @@ def _validate(args: argparse.Namespace, library: StyleLibrary) -> None:
         raise ConfigError(f"--max-attempts must be at least 1, got {args.max_attempts}")
     if args.chunk_tokens < 32:
         raise ConfigError(f"--chunk-tokens must be at least 32, got {args.chunk_tokens}")
+    if args.max_document_bytes < 1:
+        raise ConfigError(f"--max-document-bytes must be at least 1, got {args.max_document_bytes}")
     if args.concurrency < 1:
         raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
     if not 0.0 < args.max_copy_overlap <= 1.0:

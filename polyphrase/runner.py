@@ -1,4 +1,8 @@
-"""Running the graph over a corpus: many documents in flight, records written as documents finish."""
+"""Running the graph over a corpus: many documents in flight, records written as documents finish.
+
+Records are appended in completion order. Each carries `seq`, the document's
+position in the input, so sorting by `seq` restores the input order.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +26,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RunSummary:
-    """Counts for the end-of-run summary."""
+    """Counts for the end-of-run summary and the progress line."""
 
     documents: int = 0
     skipped: int = 0
+    duplicates: int = 0
     failed_documents: int = 0
     failure_reasons: Counter = field(default_factory=Counter)
     rewrites: int = 0
@@ -54,11 +59,15 @@ class RunSummary:
         if records and "usage" in records[0]:
             self.usage.update(records[0]["usage"])
 
+    @property
+    def tokens(self) -> int:
+        """Prompt and completion tokens of every LLM call, rewrite and verify together."""
+        return sum(value for key, value in self.usage.items() if key.endswith("_tokens"))
+
     def lines(self) -> list[str]:
         pass_rate = self.passed / self.rewrites if self.rewrites else 0.0
         retry_fix = self.fixed_by_retry / self.retried_rewrites if self.retried_rewrites else 0.0
         mean_attempts = self.attempts_of_passed / self.passed if self.passed else 0.0
-        tokens = sum(value for key, value in self.usage.items() if key.endswith("_tokens"))
         calls = self.usage["rewrite_calls"] + self.usage["verify_calls"]
         hits = self.usage["rewrite_cache_hits"] + self.usage["verify_cache_hits"]
         lines = [
@@ -66,12 +75,14 @@ class RunSummary:
             f"rewrites: {self.rewrites}, passed: {self.passed} ({pass_rate:.1%})",
             f"retries: {self.retried_rewrites} rewrites retried, {self.fixed_by_retry} fixed by feedback "
             f"({retry_fix:.1%}); mean attempts per accepted rewrite: {mean_attempts:.2f}",
-            f"tokens: {tokens} (rewrite {self.usage['rewrite_prompt_tokens']} in / "
+            f"tokens: {self.tokens} (rewrite {self.usage['rewrite_prompt_tokens']} in / "
             f"{self.usage['rewrite_completion_tokens']} out, verify {self.usage['verify_prompt_tokens']} in / "
             f"{self.usage['verify_completion_tokens']} out)",
             f"LLM calls: {calls}, cache hits: {hits}",
             f"time: {self.seconds:.1f} s",
         ]
+        if self.duplicates:
+            lines.append(f"skipped: {self.duplicates} x duplicate document id")
         for reason, count in self.failure_reasons.most_common():
             lines.append(f"failed: {count} x {reason}")
         return lines
@@ -82,16 +93,18 @@ def _reason_kind(error: str) -> str:
     return error.split(": ", 1)[-1][:80]
 
 
-def records_for(output: dict[str, Any], document: Document) -> list[dict[str, Any]]:
+def records_for(output: dict[str, Any], document: Document, seq: int) -> list[dict[str, Any]]:
     """Turn the graph's output for one document into its output records."""
     if output.get("error") or not output.get("results"):
-        return [failure_record(document.doc_id, document.source, output.get("error") or "no rewrite produced")]
+        error = output.get("error") or "no rewrite produced"
+        return [failure_record(document.doc_id, seq, document.source, f"{document.source}: {error}")]
 
     results = output["results"]
     records = []
     for result in results:
         record = {
             "id": document.doc_id,
+            "seq": seq,
             "source": document.source,
             "style": result.style,
             "text": result.text,
@@ -108,8 +121,9 @@ def records_for(output: dict[str, Any], document: Document) -> list[dict[str, An
     return records
 
 
-def failure_record(doc_id: str, source: str, error: str) -> dict[str, Any]:
-    return {"id": doc_id, "source": source, "error": error, "record_count": 1}
+def failure_record(doc_id: str, seq: int, source: str, error: str) -> dict[str, Any]:
+    """Return the one record of a document that produced no rewrite. Its `error` starts with the source."""
+    return {"id": doc_id, "seq": seq, "source": source, "error": error, "record_count": 1}
 
 
 async def rephrase_corpus(
@@ -119,48 +133,82 @@ async def rephrase_corpus(
     writer: RecordWriter,
     *,
     concurrency: int = 4,
-    on_document: Any = None,
+    on_document: Callable[[RunSummary], None] | None = None,
 ) -> RunSummary:
-    """Rephrase every document, with at most `concurrency` documents in flight, and write their records."""
+    """Rephrase every document, with at most `concurrency` documents in flight, and write their records.
+
+    `documents` is consumed lazily: the next one is read only when a slot is
+    free. Documents whose id is already in the output, or was already seen in
+    this run, are skipped. `on_document` is called after each input item.
+    An error while finishing a document (writing its records or calling
+    `on_document`) stops new documents from starting. The first such error
+    is raised once the documents in flight have finished.
+    """
     summary = RunSummary()
     started = time.monotonic()
     slots = asyncio.Semaphore(concurrency)
     tasks: set[asyncio.Task] = set()
+    write_errors: list[BaseException] = []
+    # NOTE: like writer.done_ids, this set grows by one id per document.
+    seen: set[str] = set()
     config = {"recursion_limit": recursion_limit_for(context.max_attempts)}
 
-    async def process(document: Document) -> None:
+    def finish(records: list[dict[str, Any]]) -> None:
+        writer.write_document(records)
+        summary.add_records(records)
+        if on_document:
+            on_document(summary)
+
+    async def process(document: Document, seq: int) -> None:
         try:
-            records = await _rephrase_document(document, graph, context, config)
-            writer.write_document(records)
-            summary.add_records(records)
-            if on_document:
-                on_document(summary)
+            finish(await _rephrase_document(document, seq, graph, context, config))
         finally:
             slots.release()
 
-    for item in documents:
-        if item.doc_id in writer.done_ids:
-            summary.skipped += 1
+    def collect(task: asyncio.Task) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            write_errors.append(task.exception())
+
+    for seq, item in enumerate(documents):
+        if write_errors:
+            break
+        if item.doc_id in writer.done_ids or item.doc_id in seen:
+            _count_skipped(summary, item, seen)
+            if on_document:
+                on_document(summary)
             continue
+        seen.add(item.doc_id)
         if isinstance(item, InputFailure):
             logger.warning("%s: %s", item.source, item.error)
-            records = [failure_record(item.doc_id, item.source, f"{item.source}: {item.error}")]
-            writer.write_document(records)
-            summary.add_records(records)
+            try:
+                finish([failure_record(item.doc_id, seq, item.source, f"{item.source}: {item.error}")])
+            except OSError as error:
+                write_errors.append(error)
             continue
         await slots.acquire()
-        task = asyncio.create_task(process(item))
+        task = asyncio.create_task(process(item, seq))
         tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        task.add_done_callback(collect)
 
     if tasks:
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*tasks, return_exceptions=True)
     summary.seconds = time.monotonic() - started
+    if write_errors:
+        raise write_errors[0]
     return summary
 
 
+def _count_skipped(summary: RunSummary, item: Document | InputFailure, seen: set[str]) -> None:
+    if item.doc_id in seen:
+        logger.warning("%s: skipped, document id %r was already used by an earlier document", item.source, item.doc_id)
+        summary.duplicates += 1
+    else:
+        summary.skipped += 1
+
+
 async def _rephrase_document(
-    document: Document, graph: CompiledStateGraph, context: Context, config: dict[str, Any]
+    document: Document, seq: int, graph: CompiledStateGraph, context: Context, config: dict[str, Any]
 ) -> list[dict[str, Any]]:
     run_config = {
         **config,
@@ -174,9 +222,10 @@ async def _rephrase_document(
             context=context,
         )
     except PolyphraseError as error:
-        logger.error("document %s failed: %s", document.doc_id, error)
-        return [failure_record(document.doc_id, document.source, str(error))]
+        logger.error("document %s (%s) failed: %s", document.doc_id, document.source, error)
+        return [failure_record(document.doc_id, seq, document.source, f"{document.source}: {error}")]
     except Exception as error:  # noqa: BLE001 - one document's bug must not lose the others
-        logger.exception("document %s failed with an unexpected error", document.doc_id)
-        return [failure_record(document.doc_id, document.source, f"unexpected error: {type(error).__name__}: {error}")]
-    return records_for(output, document)
+        logger.exception("document %s (%s) failed with an unexpected error", document.doc_id, document.source)
+        message = f"{document.source}: unexpected error: {type(error).__name__}: {error}"
+        return [failure_record(document.doc_id, seq, document.source, message)]
+    return records_for(output, document, seq)

@@ -8,6 +8,7 @@ HTTP status, headers, a delay, the finish reason and the token usage.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,15 +43,27 @@ def structured_schema_name(request: dict[str, Any]) -> str | None:
 class FakeOpenAI:
     """The running server; use `base_url` as the endpoint."""
 
-    def __init__(self, responder: Responder) -> None:
+    def __init__(self, responder: Responder, port: int = 0) -> None:
+        """Serve on `port`, or on a free port when it is 0. A restarted server can take the port of the one it replaces."""
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with fake._lock:
+                    fake._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with fake._lock:
+                    fake._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
@@ -91,23 +104,36 @@ class FakeOpenAI:
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up, e.g. after its timeout
+                    pass  # the client gave up, e.g. after its timeout, or stop() dropped the connection
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> "FakeOpenAI":
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, drop_connections: bool = False) -> None:
+        """Stop accepting requests. With `drop_connections`, also cut the requests in progress, as a crash would."""
         self._server.shutdown()
         self._server.server_close()
+        if drop_connections:
+            with self._lock:
+                connections = list(self._connections)
+            for connection in connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
 
     def count(self, kind: str) -> int:
         """Count recorded requests of one kind: 'text' or a schema name such as 'FactList'."""

@@ -1,0 +1,145 @@
+"""rephrase_corpus: concurrency, record order, skipping and failures, against the scripted server."""
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from polyphrase.corpus import Document, InputFailure, RecordWriter
+from polyphrase.graph import build_graph
+from polyphrase.runner import RunSummary, rephrase_corpus
+from tests.conftest import faithful_responder, user_message
+
+
+def _documents(count: int) -> list[Document]:
+    return [Document(f"doc{index}", f"Document {index} names Paris and {index + 10} bridges.", f"in:{index}") for index in range(count)]
+
+
+def _run(context, documents, path: Path, **options) -> RunSummary:
+    writer = RecordWriter(path)
+    try:
+        return asyncio.run(rephrase_corpus(documents, build_graph(), context, writer, **options))
+    finally:
+        writer.close()
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_records_carry_input_order(fake_llm, make_context, tmp_path: Path):
+    def responder(request):
+        reply = faithful_responder(request)
+        # The server replies slowly to the first document, so later ones finish before it.
+        if "Document 0 " in user_message(request) or "document0" in user_message(request):
+            reply.delay_s = 0.3
+        return reply
+
+    server = fake_llm(responder)
+    path = tmp_path / "out.jsonl"
+    summary = _run(make_context(server), _documents(6), path, concurrency=4)
+    records = _records(path)
+    assert summary.documents == 6
+    assert len(records) == 12
+    assert records[0]["seq"] != 0
+    assert sorted({(record["seq"], record["id"]) for record in records}) == [(index, f"doc{index}") for index in range(6)]
+
+
+def test_input_failures_get_records(fake_llm, make_context, tmp_path: Path, caplog):
+    server = fake_llm()
+    items = [_documents(1)[0], InputFailure("bad.txt", "/in/bad.txt", "empty document")]
+    path = tmp_path / "out.jsonl"
+    with caplog.at_level(logging.WARNING, logger="polyphrase.runner"):
+        summary = _run(make_context(server), items, path)
+    [failure] = [record for record in _records(path) if record["id"] == "bad.txt"]
+    assert failure == {"id": "bad.txt", "seq": 1, "source": "/in/bad.txt", "error": "/in/bad.txt: empty document", "record_count": 1}
+    assert summary.failure_reasons == {"empty document": 1}
+    assert "/in/bad.txt: empty document" in caplog.text
+
+
+def test_written_documents_skipped(fake_llm, make_context, tmp_path: Path):
+    server = fake_llm()
+    path = tmp_path / "out.jsonl"
+    _run(make_context(server), _documents(2), path)
+    calls = len(server.requests)
+
+    summary = _run(make_context(server), _documents(3), path)
+    records = _records(path)
+    assert summary.skipped == 2
+    assert summary.documents == 1
+    assert len(server.requests) - calls == 5
+    assert {record["seq"] for record in records if record["id"] == "doc2"} == {2}
+
+
+def test_duplicate_ids_skipped(fake_llm, make_context, tmp_path: Path, caplog):
+    server = fake_llm()
+    first, second = _documents(2)
+    items = [first, second, Document("doc0", "Another text named doc0 about Rome.", "in:again")]
+    path = tmp_path / "out.jsonl"
+    with caplog.at_level(logging.WARNING, logger="polyphrase.runner"):
+        summary = _run(make_context(server), items, path)
+    ids = [record["id"] for record in _records(path)]
+    assert summary.duplicates == 1
+    assert ids.count("doc0") == 2  # two styles of the first doc0 only
+    assert "document id 'doc0' was already used" in caplog.text
+    assert "skipped: 1 x duplicate document id" in summary.lines()
+
+
+def test_input_read_lazily(fake_llm, make_context, tmp_path: Path):
+    server = fake_llm()
+    pulled = []
+    ahead = []
+
+    def documents():
+        for document in _documents(12):
+            pulled.append(document.doc_id)
+            yield document
+
+    def on_document(summary: RunSummary) -> None:
+        ahead.append(len(pulled) - summary.documents)
+
+    _run(make_context(server), documents(), tmp_path / "out.jsonl", concurrency=3, on_document=on_document)
+    assert len(ahead) == 12
+    assert max(ahead) <= 4
+
+
+def test_graph_crash_fails_one_document(fake_llm, make_context, tmp_path: Path):
+    server = fake_llm()
+    graph = build_graph()
+    real_ainvoke = graph.ainvoke
+
+    async def ainvoke(state, **options):
+        if state["doc_id"] == "doc1":
+            raise RuntimeError("boom")
+        return await real_ainvoke(state, **options)
+
+    graph.ainvoke = ainvoke
+    path = tmp_path / "out.jsonl"
+    writer = RecordWriter(path)
+    summary = asyncio.run(rephrase_corpus(_documents(3), graph, make_context(server), writer))
+    writer.close()
+    failures = [record for record in _records(path) if "error" in record]
+    assert summary.documents == 3
+    assert len(failures) == 1
+    assert failures[0]["error"] == "in:1: unexpected error: RuntimeError: boom"
+
+
+class _FullDiskWriter(RecordWriter):
+    """Fails every write after the first, like a disk that filled up."""
+
+    def write_document(self, records):
+        if getattr(self, "written", 0):
+            raise OSError(28, "No space left on device")
+        self.written = 1
+        super().write_document(records)
+
+
+def test_write_error_stops_run(fake_llm, make_context, tmp_path: Path):
+    server = fake_llm()
+    writer = _FullDiskWriter(tmp_path / "out.jsonl")
+    with pytest.raises(OSError, match="No space left"):
+        asyncio.run(rephrase_corpus(_documents(20), build_graph(), make_context(server), writer, concurrency=2))
+    writer.close()
+    assert len(server.requests) < 20 * 5
