@@ -15,7 +15,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -e '.[local,test]'
+	$(BIN)/pip install -e '.[local,test,parquet]'
 	touch $@
 
 sample: install

@@ -11,6 +11,8 @@ so those faults never spend a verification attempt.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -112,6 +114,14 @@ class LLMClient:
             max_retries=endpoint.max_retries,
         )
         self._instructor = instructor.from_openai(_traced(self._openai), mode=structured_mode)
+        # Sampling parameters are passed per call, so one chat model serves every rewrite.
+        self._chat = ChatOpenAI(
+            model=endpoint.model,
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key,
+            timeout=endpoint.timeout_s,
+            max_retries=endpoint.max_retries,
+        )
 
     async def complete(
         self,
@@ -136,19 +146,14 @@ class LLMClient:
         if cached is not None:
             return TextResult(text=cached["text"], usage=Usage(cache_hits=1), truncated=cached["truncated"])
 
-        chat = ChatOpenAI(
-            model=self.endpoint.model,
-            base_url=self.endpoint.base_url,
-            api_key=self.endpoint.api_key,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
-            timeout=self.endpoint.timeout_s,
-            max_retries=self.endpoint.max_retries,
-        )
         try:
             async with self._semaphore:
-                reply = await chat.ainvoke([(m["role"], m["content"]) for m in messages])
+                reply = await self._chat.ainvoke(
+                    [(m["role"], m["content"]) for m in messages],
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    seed=seed,
+                )
         except openai.BadRequestError as error:
             raise _classify_bad_request(error) from error
         except openai.APIError as error:
@@ -185,7 +190,7 @@ class LLMClient:
             kind="structured",
             model=self.endpoint.model,
             messages=messages,
-            schema=response_model.model_json_schema(),
+            schema=_schema_json(response_model),
             mode=self._structured_mode.value,
             max_tokens=max_tokens,
             context=context,
@@ -234,6 +239,12 @@ class LLMClient:
 
     async def aclose(self) -> None:
         await self._openai.close()
+
+
+@functools.cache
+def _schema_json(response_model: type[BaseModel]) -> str:
+    """Return the model's JSON schema as canonical text, built once per model for the cache key."""
+    return json.dumps(response_model.model_json_schema(), sort_keys=True)
 
 
 def _classify_bad_request(error: openai.BadRequestError) -> EndpointError:

@@ -111,7 +111,7 @@ def test_cli_list_styles(tmp_path: Path, capsys):
     assert "learning-notes" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("option", ["--styles", "--max-attempts", "--concurrency"])
+@pytest.mark.parametrize("option", ["--styles", "--max-attempts", "--concurrency", "--max-document-bytes"])
 def test_cli_rejects_zero(tmp_path: Path, capsys, option: str):
     assert main(["--input", str(tmp_path), option, "0"]) == 2
     assert f"{option} must be at least 1" in capsys.readouterr().err

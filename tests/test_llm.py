@@ -81,3 +81,13 @@ def test_cache_key_changes_with_prompt_version(fake_llm, tmp_path: Path):
     asyncio.run(client.complete(MESSAGES, prompt_version="v1", temperature=0.5, max_tokens=50))
     asyncio.run(client.complete(MESSAGES, prompt_version="v2", temperature=0.5, max_tokens=50))
     assert len(server.requests) == 2
+
+
+def test_sampling_parameters_sent(fake_llm):
+    server = fake_llm(lambda request: Reply(content="Blue sky."))
+    asyncio.run(_client(server).complete(MESSAGES, prompt_version="v1", temperature=0.5, max_tokens=50, seed=7))
+    request = server.requests[0]
+    assert request["temperature"] == 0.5
+    assert request.get("max_tokens", request.get("max_completion_tokens")) == 50
+    assert request["seed"] == 7
+    assert request["model"] == "fake-model"
