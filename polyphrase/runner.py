@@ -38,6 +38,7 @@ class RunSummary:
     retried_rewrites: int = 0
     fixed_by_retry: int = 0
     attempts_of_passed: int = 0
+    overlap_of_passed: float = 0.0
     usage: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -56,6 +57,8 @@ class RunSummary:
                 self.fixed_by_retry += record["passed"]
             if record["passed"]:
                 self.attempts_of_passed += record["attempts"]
+                overlaps = [verdict["copy_overlap"] for verdict in record["chunks"]]
+                self.overlap_of_passed += sum(overlaps) / len(overlaps) if overlaps else 0.0
         if records and "usage" in records[0]:
             self.usage.update(records[0]["usage"])
 
@@ -68,6 +71,7 @@ class RunSummary:
         pass_rate = self.passed / self.rewrites if self.rewrites else 0.0
         retry_fix = self.fixed_by_retry / self.retried_rewrites if self.retried_rewrites else 0.0
         mean_attempts = self.attempts_of_passed / self.passed if self.passed else 0.0
+        mean_overlap = self.overlap_of_passed / self.passed if self.passed else 0.0
         calls = self.usage["rewrite_calls"] + self.usage["verify_calls"]
         hits = self.usage["rewrite_cache_hits"] + self.usage["verify_cache_hits"]
         lines = [
@@ -75,6 +79,7 @@ class RunSummary:
             f"rewrites: {self.rewrites}, passed: {self.passed} ({pass_rate:.1%})",
             f"retries: {self.retried_rewrites} rewrites retried, {self.fixed_by_retry} fixed by feedback "
             f"({retry_fix:.1%}); mean attempts per accepted rewrite: {mean_attempts:.2f}",
+            f"accepted rewrites share {mean_overlap:.1%} of their word 4-grams with the source, on average",
             f"tokens: {self.tokens} (rewrite {self.usage['rewrite_prompt_tokens']} in / "
             f"{self.usage['rewrite_completion_tokens']} out, verify {self.usage['verify_prompt_tokens']} in / "
             f"{self.usage['verify_completion_tokens']} out)",
