@@ -37,7 +37,7 @@ class Context:
     max_output_ratio: float = 2.5
     """A rewrite may have at most this many times the source chunk's estimated tokens (plus 64)."""
     max_facts: int = 8
-    """Most facts extracted per source chunk."""
+    """Most facts extracted per source chunk; at most the schema's cap, MAX_FACTS."""
     max_copy_overlap: float = 0.5
     """A rewrite sharing more than this share of its word 4-grams with its source fails as a copy."""
     check_facts: bool = True

@@ -6,9 +6,15 @@ them to the model as the JSON schema.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+
+
+# Most facts one extraction returns; small models otherwise list trivia until max_tokens.
+MAX_FACTS = 8
+# Most unsupported-claim candidates one comparison returns.
+MAX_REWRITE_CLAIMS = 6
 
 
 class Fact(BaseModel):
@@ -37,14 +43,15 @@ class Fact(BaseModel):
 class FactList(BaseModel):
     """The facts a reader learns from a passage, most important first."""
 
-    facts: list[Fact] = Field(description="Atomic factual claims of the passage.")
+    # maxItems goes into the JSON schema, so a grammar-constrained server stops the list there.
+    facts: list[Fact] = Field(description="Atomic factual claims of the passage.", max_length=MAX_FACTS)
 
-    @field_validator("facts")
+    @field_validator("facts", mode="before")
     @classmethod
-    def _within_limit(cls, facts: list[Fact], info: ValidationInfo) -> list[Fact]:
-        limit = (info.context or {}).get("max_facts")
-        # Keep the most important facts rather than re-asking the model for a shorter list.
-        return facts[:limit] if limit else facts
+    def _within_limit(cls, facts: Any, info: ValidationInfo) -> Any:
+        # Keep the most important facts rather than re-asking an unconstrained model for a shorter list.
+        limit = min((info.context or {}).get("max_facts") or MAX_FACTS, MAX_FACTS)
+        return facts[:limit] if isinstance(facts, list) else facts
 
 
 FactStatus = Literal["kept", "missing", "contradicted"]
@@ -53,16 +60,27 @@ FactStatus = Literal["kept", "missing", "contradicted"]
 class SourceFactCheck(BaseModel):
     """Whether the rewrite kept one numbered source fact."""
 
+    _clip_note = field_validator("note", mode="before")(lambda value: _clip(value, 200))
+
     index: int = Field(description="The number of the source fact, as given in the <facts> list.")
     status: FactStatus = Field(description="kept, missing or contradicted.")
-    note: str = Field(default="", description="For missing or contradicted: what the rewrite says instead, briefly.")
+    note: str = Field(
+        default="", max_length=200, description="For missing or contradicted: what the rewrite says instead, briefly."
+    )
+
+
+def _clip(value: Any, limit: int) -> Any:
+    """Shorten an over-long string or list from a model that ignores the schema's limits, instead of re-asking."""
+    return value[:limit] if isinstance(value, (str, list)) else value
 
 
 class RewriteClaimCheck(BaseModel):
     """A claim of the rewrite that is not one of the numbered source facts."""
 
-    claim: str = Field(description="The claim as the rewrite states it, briefly.")
+    claim: str = Field(max_length=200, description="The claim as the rewrite states it, briefly.")
     supported: bool = Field(description="True when it follows from the source facts; false when it adds information.")
+
+    _clip_claim = field_validator("claim", mode="before")(lambda value: _clip(value, 200))
 
 
 class Comparison(BaseModel):
@@ -70,8 +88,12 @@ class Comparison(BaseModel):
 
     source_facts: list[SourceFactCheck] = Field(description="One entry for every numbered source fact.")
     rewrite_claims: list[RewriteClaimCheck] = Field(
-        default_factory=list, description="Claims of the rewrite beyond the source facts."
+        default_factory=list,
+        max_length=MAX_REWRITE_CLAIMS,
+        description="Claims of the rewrite that add information beyond the source facts; empty when there are none.",
     )
+
+    _clip_claims = field_validator("rewrite_claims", mode="before")(lambda value: _clip(value, MAX_REWRITE_CLAIMS))
 
     @model_validator(mode="after")
     def _covers_every_fact(self, info: ValidationInfo) -> "Comparison":
