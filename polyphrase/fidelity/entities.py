@@ -169,7 +169,13 @@ def _is_acronym(word: str) -> bool:
     return _ACRONYM.fullmatch(word) is not None and not _ROMAN_NUMERAL.fullmatch(word)
 
 
+# Contractions of the pronoun "I" ("I'd", "I'm") are capitalised but never names.
+_PRONOUN_I = re.compile(r"I['’](?:d|m|ll|ve)")
+
+
 def _is_name_word(word: str) -> bool:
+    if _PRONOUN_I.fullmatch(word):
+        return False
     return _is_capitalised(word) and word.lower() not in _STOPWORDS and not _is_acronym(word)
 
 
