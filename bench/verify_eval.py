@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import os
 import random
 import signal
 import sys
@@ -41,7 +40,8 @@ from polyphrase.errors import ConfigError, EndpointError, InputError, Polyphrase
 from polyphrase.fidelity.check import extract_source_facts, judge_rewrite
 from polyphrase.graph.context import Context
 from polyphrase.llm import Endpoint, LLMClient, Usage
-from polyphrase.local_server import MODEL_NAME, EmbeddedServer, default_cache_dir
+from polyphrase.cli import open_endpoint
+from polyphrase.local_server import default_cache_dir
 from polyphrase.schemas.facts import FactList
 from polyphrase.schemas.verdict import ChunkVerdict
 
@@ -476,21 +476,9 @@ def _judge(args: argparse.Namespace, items: list[EvalItem], outcomes: list[Outco
         return asyncio.run(judge_items(items, None, concurrency=args.concurrency, outcomes=outcomes))
 
     cache_dir = args.cache_dir or default_cache_dir()
-    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
-    api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
     with contextlib.ExitStack() as stack:
-        if base_url:
-            if not args.model:
-                raise ConfigError(f"missing --model: name the model to call on {base_url}")
-            model = args.model
-        else:
-            logger.info("no endpoint configured (--base-url or OPENAI_BASE_URL); starting the embedded llama.cpp server")
-            server = stack.enter_context(
-                EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 4))
-            )
-            base_url, model = server.base_url, args.model or MODEL_NAME
-        endpoint = Endpoint(base_url, model, api_key, args.timeout)
-        return asyncio.run(_judge_with_llm(endpoint, cache_dir, items, args.concurrency, outcomes))
+        endpoint, request_concurrency = open_endpoint(args, stack, cache_dir)
+        return asyncio.run(_judge_with_llm(endpoint, cache_dir, items, request_concurrency, outcomes))
 
 
 async def _judge_with_llm(

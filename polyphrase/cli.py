@@ -91,6 +91,31 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def open_endpoint(
+    args: argparse.Namespace, stack: contextlib.ExitStack, cache_dir: Path
+) -> tuple[Endpoint, int]:
+    """Resolve the endpoint from the options and the environment, starting the embedded server when none is set.
+
+    Returns the endpoint and how many requests to send it at once. `stack`
+    stops the embedded server when it closes. `args` needs base_url, model,
+    api_key, timeout, concurrency and server_threads.
+    """
+    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
+    api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+    if base_url:
+        if not args.model:
+            raise ConfigError(f"missing --model: name the model to call on {base_url}")
+        return Endpoint(base_url, args.model, api_key, args.timeout), args.concurrency
+
+    logger.info("no endpoint configured (--base-url or OPENAI_BASE_URL); starting the embedded llama.cpp server")
+    server = stack.enter_context(
+        EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 2))
+    )
+    # More requests than server slots would wait inside llama-server, where the client timeout runs.
+    endpoint = Endpoint(server.base_url, args.model or MODEL_NAME, api_key, args.timeout)
+    return endpoint, server.parallel
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """Stop on SIGTERM as on Ctrl-C, so the embedded server is stopped too."""
     raise KeyboardInterrupt
@@ -105,23 +130,8 @@ def _run(args: argparse.Namespace) -> int:
     _validate(args, library)
 
     cache_dir = args.cache_dir or default_cache_dir()
-    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
-    api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
-    request_concurrency = args.concurrency
     with contextlib.ExitStack() as stack:
-        if base_url:
-            if not args.model:
-                raise ConfigError(f"missing --model: name the model to call on {base_url}")
-            model = args.model
-        else:
-            logger.info("no endpoint configured (--base-url or OPENAI_BASE_URL); starting the embedded llama.cpp server")
-            server = stack.enter_context(
-                EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 2))
-            )
-            base_url, model = server.base_url, args.model or MODEL_NAME
-            # More requests than server slots would wait inside llama-server, where the client timeout runs.
-            request_concurrency = server.parallel
-        endpoint = Endpoint(base_url, model, api_key, args.timeout)
+        endpoint, request_concurrency = open_endpoint(args, stack, cache_dir)
         return asyncio.run(_rephrase(args, library, cache_dir, endpoint, request_concurrency))
 
 

@@ -66,7 +66,11 @@ def test_cli_second_run_makes_no_llm_call(fake_llm, tmp_path: Path, capsys):
     assert main(_args(server, tmp_path, "--overwrite")) == 0
     assert len(server.requests) == first_calls
     second = _records(tmp_path)
-    strip_usage = lambda records: [{key: value for key, value in record.items() if key != "usage"} for record in records]
+    # Records arrive in completion order, so compare them sorted by input position and style.
+    strip_usage = lambda records: sorted(
+        ({key: value for key, value in record.items() if key != "usage"} for record in records),
+        key=lambda record: (record["seq"], record.get("style", "")),
+    )
     assert strip_usage(second) == strip_usage(first)
     assert "LLM calls: 0" in capsys.readouterr().out
 
