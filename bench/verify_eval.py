@@ -40,7 +40,7 @@ from polyphrase.errors import ConfigError, EndpointError, InputError, Polyphrase
 from polyphrase.fidelity.check import extract_source_facts, judge_rewrite
 from polyphrase.graph.context import Context
 from polyphrase.llm import Endpoint, LLMClient, Usage
-from polyphrase.cli import open_endpoint
+from polyphrase.cli import add_endpoint_arguments, open_endpoint
 from polyphrase.local_server import default_cache_dir
 from polyphrase.schemas.facts import FactList
 from polyphrase.schemas.verdict import ChunkVerdict
@@ -390,11 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--guards-only", action="store_true", help="run only the guards that need no LLM")
     check.add_argument("--concurrency", type=int, default=4, help="items in flight and LLM requests at once (default: %(default)s)")
 
-    endpoint = parser.add_argument_group("LLM endpoint (default: the embedded llama.cpp server)")
-    endpoint.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL)")
-    endpoint.add_argument("--model", help="model name on that endpoint (required with --base-url)")
-    endpoint.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
-    endpoint.add_argument("--timeout", type=float, default=600.0, help="seconds before one LLM request times out (default: %(default)s)")
+    endpoint = add_endpoint_arguments(parser)
     endpoint.add_argument("--cache-dir", type=Path, default=None, help="LLM response cache and joined model (default: $XDG_CACHE_HOME/polyphrase or ~/.cache/polyphrase)")
     endpoint.add_argument("--server-threads", type=int, default=None, help="CPU threads of the embedded server (default: all cores)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log progress and LLM failures (INFO)")

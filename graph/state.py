@@ -72,18 +72,18 @@ class InputState(TypedDict):
     text: str
     """Full document text."""
     source: str
-    """Where the document came from (path, or path:line for JSON Lines)."""
+    """Origin of the document: a path, or path:line for JSON Lines."""
 
 
 class OutputState(TypedDict):
-    """What the graph returns for one document."""
+    """The graph's result for one document."""
 
     doc_id: str
     source: str
     results: list[StyleResult]
     """One result per style; empty when the document failed as a whole."""
     error: str | None
-    """Why the document produced no rewrite, or None."""
+    """Reason the document produced no rewrite, or None."""
     usage: dict[str, int]
     """Token and call counts, keyed `<role>_<counter>` with role rewrite or verify."""
 

@@ -48,14 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     styles.add_argument("--no-fact-check", action="store_true", help="run only the guards that need no LLM, not the fact comparison")
     styles.add_argument("--temperature", type=float, default=0.7, help="sampling temperature of rewrite calls (default: %(default)s)")
 
-    endpoint = parser.add_argument_group("LLM endpoint (default: the embedded llama.cpp server)")
-    endpoint.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL)")
-    endpoint.add_argument("--model", help="model name on that endpoint (required with --base-url)")
-    endpoint.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
+    endpoint = add_endpoint_arguments(parser)
     endpoint.add_argument("--verify-base-url", help="endpoint for fact checks (default: --base-url)")
     endpoint.add_argument("--verify-model", help="model for fact checks (default: --model)")
     endpoint.add_argument("--verify-api-key", help="API key for fact checks (default: --api-key)")
-    endpoint.add_argument("--timeout", type=float, default=600.0, help="seconds before one LLM request times out (default: %(default)s)")
     endpoint.add_argument("--concurrency", type=int, default=4, help="documents in flight and LLM requests at once (default: %(default)s)")
 
     run = parser.add_argument_group("run")
@@ -66,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="show a progress line on stderr: documents done, docs/s, tokens/s, pass rate, failures, time left (default: only when stderr is a terminal and --quiet is not given)")
     run.add_argument("--verbose", "-v", action="store_true", help="log every attempt (DEBUG)")
     return parser
+
+
+def add_endpoint_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Add the endpoint options that `open_endpoint` reads (less concurrency and server threads); return their group."""
+    endpoint = parser.add_argument_group("LLM endpoint (default: the embedded llama.cpp server)")
+    endpoint.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL)")
+    endpoint.add_argument("--model", help="model name on that endpoint (required with --base-url)")
+    endpoint.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
+    endpoint.add_argument("--timeout", type=float, default=600.0, help="seconds before one LLM request times out (default: %(default)s)")
+    return endpoint
 
 
 def main(argv: list[str] | None = None) -> int:

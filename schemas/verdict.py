@@ -1,4 +1,4 @@
-"""The verdict on one rewritten chunk, and what it tells the next attempt."""
+"""The verdict on one rewritten chunk, with the feedback for the next attempt."""
 
 from __future__ import annotations
 
