@@ -97,12 +97,15 @@ def test_truncated_and_invalid_told_apart(fake_llm):
 
 
 def test_faults_spend_no_attempt(fake_llm, tmp_path: Path):
-    count = {"requests": 0}
+    # The first try of every distinct request fails; the retry succeeds. Keying on the request,
+    # not on a shared counter, keeps concurrent requests from drawing each other's faults.
+    seen: dict[str, int] = {}
 
     def responder(request):
-        count["requests"] += 1
-        if count["requests"] % 3 == 1:
-            return Reply(status=(429, 500, 502)[count["requests"] % 3], headers={"Retry-After": "0.01"})
+        key = json.dumps(request["messages"], sort_keys=True) + json.dumps(request.get("response_format"), sort_keys=True)
+        if key not in seen:
+            seen[key] = len(seen)
+            return Reply(status=(429, 500, 502)[seen[key] % 3], headers={"Retry-After": "0.01"})
         return faithful_responder(request)
 
     server = fake_llm(responder)
@@ -112,6 +115,7 @@ def test_faults_spend_no_attempt(fake_llm, tmp_path: Path):
     records = _records(path)
     assert summary.passed == 8
     assert all(record["attempts"] == 1 for record in records)
+    assert len(seen) >= 8 and len(server.requests) == 2 * len(seen)
 
 
 def test_context_error_fails_document(fake_llm, make_context, tmp_path: Path):
