@@ -11,16 +11,19 @@ so those faults never spend a verification attempt.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import json
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import instructor
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from langchain_openai import ChatOpenAI
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
 from polyphrase.cache import ResponseCache, cache_key
@@ -29,6 +32,7 @@ from polyphrase.errors import ContextLengthError, EndpointError, OutputTruncated
 logger = logging.getLogger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+SendT = TypeVar("SendT", bound=Callable[..., Awaitable[Any]])
 
 # Substrings that llama.cpp, vLLM and OpenAI put in a context-overflow error.
 _CONTEXT_ERROR_MARKERS = ("context length", "context size", "context_length", "maximum context", "too many tokens")
@@ -113,7 +117,15 @@ class LLMClient:
             timeout=endpoint.timeout_s,
             max_retries=endpoint.max_retries,
         )
-        self._instructor = instructor.from_openai(_traced(self._openai), mode=structured_mode)
+        # instructor prepares the request, validates the reply and re-asks. The
+        # request itself goes out through `_send_structured`, which skips the SDK's
+        # per-call rewriting of the request body.
+        self._instructor = instructor.AsyncInstructor(
+            client=self._openai,
+            create=instructor.patch(create=_traced(self._send_structured), mode=structured_mode),
+            mode=structured_mode,
+            provider=instructor.Provider.OPENAI,
+        )
         # Sampling parameters are passed per call, so one chat model serves every rewrite.
         self._chat = ChatOpenAI(
             model=endpoint.model,
@@ -206,9 +218,8 @@ class LLMClient:
                 value, completion = await self._instructor.create_with_completion(
                     model=self.endpoint.model,
                     messages=messages,
-                    response_model=response_model,
+                    response_model=_prepared(response_model, context),
                     max_retries=max_reasks,
-                    context=context,
                     temperature=0.0,
                     max_tokens=max_tokens,
                 )
@@ -237,8 +248,56 @@ class LLMClient:
             self.cache.set(key, {"value": value.model_dump(mode="json")})
         return StructuredResult(value=value, usage=usage)
 
+    async def _send_structured(self, **body: Any) -> ChatCompletion:
+        """Send one chat completion request body as it is and return the parsed reply.
+
+        The body is already plain JSON, so it goes to `post` directly instead of
+        through `chat.completions.create`, which walks every nested field of the
+        messages and the schema on each call. Retries are the SDK's either way.
+        """
+        return await self._openai.post("/chat/completions", body=body, cast_to=ChatCompletion)
+
     async def aclose(self) -> None:
         await self._openai.close()
+
+
+def _prepared(response_model: type[ModelT], context: dict[str, Any] | None) -> type[ModelT]:
+    """Return instructor's wrapper class for `response_model` that validates with `context`."""
+    return _prepared_for(response_model, tuple(sorted((context or {}).items())))
+
+
+@functools.cache
+def _prepared_for(response_model: type[ModelT], context_items: tuple[tuple[str, Any], ...]) -> type[ModelT]:
+    """Build the wrapper class once per model and validation context.
+
+    instructor renders every message as a Jinja template when it is given a
+    context, which would change or reject a source that contains `{{` or `{%`.
+    So the validation context is bound to the class here and instructor gets
+    none. The JSON schema is built once too: instructor otherwise builds a new
+    wrapper class and schema on every call.
+    """
+    wrapper = instructor.openai_schema(response_model)
+    schema = wrapper.model_json_schema()
+    bound_context = dict(context_items) or None
+
+    class Prepared(wrapper):  # type: ignore[misc, valid-type]
+        @classmethod
+        def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            if args or kwargs:
+                return super().model_json_schema(*args, **kwargs)
+            return copy.deepcopy(schema)
+
+        @classmethod
+        def model_validate_json(cls, json_data: Any, *, context: Any = None, **kwargs: Any) -> Any:
+            return super().model_validate_json(json_data, context=context or bound_context, **kwargs)
+
+        @classmethod
+        def model_validate(cls, obj: Any, *, context: Any = None, **kwargs: Any) -> Any:
+            return super().model_validate(obj, context=context or bound_context, **kwargs)
+
+    Prepared.__name__ = Prepared.__qualname__ = response_model.__name__
+    Prepared.__doc__ = response_model.__doc__
+    return Prepared
 
 
 @functools.cache
@@ -253,10 +312,13 @@ def _classify_bad_request(error: openai.BadRequestError) -> EndpointError:
     return EndpointError(f"LLM endpoint rejected the request: {error}")
 
 
-def _traced(client: openai.AsyncOpenAI) -> openai.AsyncOpenAI:
-    """Wrap the client so LangSmith records structured calls when tracing is enabled."""
+def _traced(send: SendT) -> SendT:
+    """Return `send` wrapped as a LangSmith LLM run when tracing is enabled, else `send` itself."""
     try:
-        from langsmith.wrappers import wrap_openai
+        from langsmith import traceable
+        from langsmith.utils import tracing_is_enabled
     except ImportError:  # langsmith ships with langchain-core, but stay usable without it
-        return client
-    return wrap_openai(client)
+        return send
+    if not tracing_is_enabled():
+        return send
+    return traceable(run_type="llm", name="structured_output")(send)

@@ -115,7 +115,8 @@ def test_faults_spend_no_attempt(fake_llm, tmp_path: Path):
     records = _records(path)
     assert summary.passed == 8
     assert all(record["attempts"] == 1 for record in records)
-    assert len(seen) >= 8 and len(server.requests) == 2 * len(seen)
+    assert len(seen) >= 8
+    assert len(server.requests) == 2 * len(seen)
 
 
 def test_context_error_fails_document(fake_llm, make_context, tmp_path: Path):

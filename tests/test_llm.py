@@ -91,3 +91,25 @@ def test_sampling_parameters_sent(fake_llm):
     assert request.get("max_tokens", request.get("max_completion_tokens")) == 50
     assert request["seed"] == 7
     assert request["model"] == "fake-model"
+
+
+def test_template_syntax_sent_verbatim(fake_llm):
+    # Sources may contain Jinja, Liquid or Handlebars markup, which must reach the model as written.
+    content = "Template: {{ max_facts }} and {% if site %}{{ site.title }}{% endif %} and {{ unclosed"
+    server = fake_llm(lambda request: Reply(content=FACTS))
+    messages = [{"role": "user", "content": content}]
+    result = asyncio.run(
+        _client(server).extract(messages, FactList, prompt_version="v1", max_tokens=50, context={"max_facts": 3})
+    )
+    assert result.value.facts[0].subject == "sky"
+    assert server.requests[0]["messages"][0]["content"] == content
+
+
+def test_context_limits_validation(fake_llm):
+    many = json.dumps({"facts": [{"subject": f"s{index}", "relation": "is", "object": "o"} for index in range(5)]})
+    server = fake_llm(lambda request: Reply(content=many))
+    client = _client(server)
+    limited = asyncio.run(client.extract(MESSAGES, FactList, prompt_version="v1", max_tokens=50, context={"max_facts": 2}))
+    unlimited = asyncio.run(client.extract(MESSAGES, FactList, prompt_version="v1", max_tokens=50))
+    assert [fact.subject for fact in limited.value.facts] == ["s0", "s1"]
+    assert len(unlimited.value.facts) == 5
