@@ -18,6 +18,7 @@ capitalised common nouns ("Moon", "President") as names.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -99,6 +100,12 @@ class _Token:
 
 def extract_entities(text: str) -> list[str]:
     """Find the names in `text`, each once (case-insensitively), in text order."""
+    return list(_extract_entities(text))
+
+
+# A source chunk is compared with every style and attempt, so its names and index are kept for reuse.
+@functools.lru_cache(maxsize=256)
+def _extract_entities(text: str) -> tuple[str, ...]:
     masked = _UPPER_LINE.sub(lambda match: " " * len(match.group()), text)
     tokens = _tokenize(masked)
     mid_sentence_capitals = {t.word for t in tokens if not t.sentence_start and _is_capitalised(t.word)}
@@ -109,7 +116,7 @@ def extract_entities(text: str) -> list[str]:
         name = _trim_sentence_start(run, mid_sentence_capitals, lower_words, text)
         if name:
             names.setdefault(name.casefold(), name)
-    return list(names.values())
+    return tuple(names.values())
 
 
 def check_entities(source: str, rewrite: str) -> EntityCheck:
@@ -122,10 +129,10 @@ def check_entities(source: str, rewrite: str) -> EntityCheck:
     name also matches a derived word ("Australia" and "Australian"). Acronyms
     of up to three letters must match in capitals, so "US" never matches "us".
     """
-    source_index = _MentionIndex(source)
+    source_index = _mention_index(source)
     rewrite_index = _MentionIndex(rewrite)
-    missing = [name for name in extract_entities(source) if not rewrite_index.mentions(name)]
-    added = [name for name in extract_entities(rewrite) if not source_index.mentions(name)]
+    missing = [name for name in _extract_entities(source) if not rewrite_index.mentions(name)]
+    added = [name for name in _extract_entities(rewrite) if not source_index.mentions(name)]
     return EntityCheck(missing=missing, added=added)
 
 
@@ -238,6 +245,11 @@ def _trim_sentence_start(
         return ""
     surface = " ".join(text[run[0].start : run[-1].end].split())
     return _POSSESSIVE.sub("", surface)
+
+
+@functools.lru_cache(maxsize=256)
+def _mention_index(text: str) -> "_MentionIndex":
+    return _MentionIndex(text)
 
 
 class _MentionIndex:

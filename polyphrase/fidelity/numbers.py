@@ -37,6 +37,7 @@ Whether a comma is the decimal separator is decided per text (see
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -219,7 +220,7 @@ def extract_quantities(text: str, *, decimal_comma: bool | None = None) -> list[
     if decimal_comma is None:
         decimal_comma = bool(uses_decimal_comma(text))
     reported, _ = _scan(text, decimal_comma)
-    return reported
+    return list(reported)
 
 
 def check_numbers(source: str, rewrite: str) -> NumberCheck:
@@ -244,7 +245,9 @@ def check_numbers(source: str, rewrite: str) -> NumberCheck:
     return NumberCheck(missing=missing, added=added)
 
 
-def _scan(text: str, decimal_comma: bool) -> tuple[list[Quantity], list[Quantity]]:
+# A source chunk is compared with every style and attempt, so its scan is kept for reuse.
+@functools.lru_cache(maxsize=256)
+def _scan(text: str, decimal_comma: bool) -> tuple[tuple[Quantity, ...], tuple[Quantity, ...]]:
     """Return the reported quantities and the evidence-only ones (see the module docstring)."""
     masked = _IGNORED.sub(lambda match: " " * len(match.group()), text)
     scanner = _COMMA_SCANNER if decimal_comma else _POINT_SCANNER
@@ -264,7 +267,7 @@ def _scan(text: str, decimal_comma: bool) -> tuple[list[Quantity], list[Quantity
             evidence.append(Quantity(Decimal(COUNT_WORDS[match.group("count").lower()]), "", surface))
         else:
             reported.append(_read_match(match, surface, decimal_comma))
-    return reported, evidence
+    return tuple(reported), tuple(evidence)
 
 
 def _read_match(match: re.Match[str], surface: str, decimal_comma: bool) -> Quantity:
