@@ -9,6 +9,8 @@ import re
 from langgraph.runtime import Runtime
 
 from polyphrase.errors import ContextLengthError
+from polyphrase.fidelity.entities import extract_entities
+from polyphrase.fidelity.numbers import extract_quantities
 from polyphrase.graph.context import Context
 from polyphrase.graph.state import State, StyleTrack
 from polyphrase.llm import Usage
@@ -19,7 +21,10 @@ from polyphrase.tokens import estimate_tokens
 # Small models sometimes open with "Here is the rewritten passage:" or wrap the
 # reply in our own tags; both are stripped from the rewrite.
 _PREAMBLE_RE = re.compile(r"^\s*(here is|here's|sure|certainly)[^\n]{0,120}:\s*\n", re.I)
-_WRAPPER_RE = re.compile(r"^\s*<(rewrite|source)>\s*(.*?)\s*</\1>\s*$", re.S | re.I)
+_WRAPPER_RE = re.compile(r"^\s*<(rewrite|source|previous_attempt)>\s*(.*?)\s*</\1>\s*$", re.S | re.I)
+
+# A chunk has a few dozen names and quantities at most at the default chunk size.
+_MAX_KEEP_ITEMS = 40
 
 
 async def rewrite_chunks(state: State, runtime: Runtime[Context]) -> dict:
@@ -55,7 +60,13 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
 
         previous = track.rewrites[index - 1] if index > 0 else None
         verdict = track.verdicts[index]
-        feedback = verdict.feedback if verdict is not None and not verdict.passed else ""
+        feedback = ""
+        rejected = ""
+        if verdict is not None and not verdict.passed:
+            feedback = verdict.feedback
+            # A rejected attempt is shown for revision, unless it failed for copying the source.
+            if verdict.copy_overlap <= context.max_copy_overlap:
+                rejected = track.rewrites[index] or ""
         messages = [
             {"role": "system", "content": system.render()},
             {
@@ -64,7 +75,8 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
                     style_name=style.name,
                     style_instructions=style.instructions,
                     previous=_previous_block(previous),
-                    feedback=_feedback_block(feedback),
+                    keep=_keep_block(masked),
+                    feedback=_feedback_block(feedback, rejected),
                     source=escape_tags(masked.strip()),
                 ),
             },
@@ -108,11 +120,28 @@ def _previous_block(previous: str | None) -> str:
     )
 
 
-def _feedback_block(feedback: str) -> str:
+def _keep_block(masked_source: str) -> str:
+    """List the quantities and names that the guards will look for, so the model sees them before it writes."""
+    items = list(dict.fromkeys([*(q.surface for q in extract_quantities(masked_source)), *extract_entities(masked_source)]))
+    if not items:
+        return ""
+    listed = "; ".join(items[:_MAX_KEEP_ITEMS])
+    return "Your rewrite must contain each of these, written as here:\n<keep>\n" + escape_tags(listed) + "\n</keep>\n\n"
+
+
+def _feedback_block(feedback: str, rejected: str) -> str:
     if not feedback:
         return ""
+    attempt = ""
+    if rejected:
+        attempt = (
+            "Your previous attempt at this passage:\n<previous_attempt>\n"
+            + escape_tags(rejected)
+            + "\n</previous_attempt>\n"
+        )
     return (
-        "Your previous attempt at this passage was rejected. Fix these problems:\n<feedback>\n"
+        attempt
+        + "Your previous attempt was rejected. Fix these problems and keep the rest of its content:\n<feedback>\n"
         + feedback
         + "\n</feedback>\n\n"
     )

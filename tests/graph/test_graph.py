@@ -74,6 +74,46 @@ def test_failed_chunk_retried_with_feedback(fake_llm, make_context):
     assert "330" in user_message(retry).split("<feedback>")[1]
 
 
+def test_first_attempt_lists_names_and_quantities(fake_llm, make_context):
+    server = fake_llm()
+    _run(make_context(server, style_names=("encyclopedic",)))
+    first = [request for request in server.requests if structured_schema_name(request) is None][0]
+    keep = user_message(first).split("<keep>")[1].split("</keep>")[0]
+    for expected in ("330 metres", "1889", "7 million", "Eiffel Tower", "Paris", "Gustave Eiffel"):
+        assert expected in keep
+
+
+def test_retry_revises_rejected_attempt(fake_llm, make_context):
+    wrong = "Standing 300 metres high, Paris's Eiffel Tower first welcomed guests in 1889."
+    replies = [wrong]
+
+    def responder(request):
+        if structured_schema_name(request) is None and replies:
+            return Reply(content=replies.pop())
+        return faithful_responder(request)
+
+    server = fake_llm(responder)
+    _run(make_context(server, style_names=("encyclopedic",)))
+    retry = [request for request in server.requests if structured_schema_name(request) is None][1]
+    assert f"<previous_attempt>\n{wrong}\n</previous_attempt>" in user_message(retry)
+
+
+def test_copied_attempt_not_shown_again(fake_llm, make_context):
+    copied = [DOCUMENT]
+
+    def responder(request):
+        if structured_schema_name(request) is None and copied:
+            return Reply(content=copied.pop())
+        return faithful_responder(request)
+
+    server = fake_llm(responder)
+    _run(make_context(server, style_names=("encyclopedic",)))
+    retry = [request for request in server.requests if structured_schema_name(request) is None][1]
+    assert "too close to the source" not in user_message(retry)
+    assert "4-word sequences are copied" in user_message(retry)
+    assert "<previous_attempt>" not in user_message(retry)
+
+
 def test_only_failing_chunks_redone(fake_llm, make_context):
     def responder(request):
         if structured_schema_name(request) is None and "Visitors" in user_message(request):
