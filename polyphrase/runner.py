@@ -39,6 +39,7 @@ class RunSummary:
     fixed_by_retry: int = 0
     attempts_of_passed: int = 0
     overlap_of_passed: float = 0.0
+    overlap_of_all: float = 0.0
     usage: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -55,10 +56,12 @@ class RunSummary:
                 self.retried_rewrites += 1
                 # A rewrite counts as fixed by feedback when it needed a retry and passed in the end.
                 self.fixed_by_retry += record["passed"]
+            overlaps = [verdict["copy_overlap"] for verdict in record["chunks"]]
+            overlap = sum(overlaps) / len(overlaps) if overlaps else 0.0
+            self.overlap_of_all += overlap
             if record["passed"]:
                 self.attempts_of_passed += record["attempts"]
-                overlaps = [verdict["copy_overlap"] for verdict in record["chunks"]]
-                self.overlap_of_passed += sum(overlaps) / len(overlaps) if overlaps else 0.0
+                self.overlap_of_passed += overlap
         if records and "usage" in records[0]:
             self.usage.update(records[0]["usage"])
 
@@ -70,16 +73,17 @@ class RunSummary:
     def lines(self) -> list[str]:
         pass_rate = self.passed / self.rewrites if self.rewrites else 0.0
         retry_fix = self.fixed_by_retry / self.retried_rewrites if self.retried_rewrites else 0.0
-        mean_attempts = self.attempts_of_passed / self.passed if self.passed else 0.0
-        mean_overlap = self.overlap_of_passed / self.passed if self.passed else 0.0
+        mean_attempts = f"{self.attempts_of_passed / self.passed:.2f}" if self.passed else "none accepted"
+        mean_overlap = f"{self.overlap_of_passed / self.passed:.1%}" if self.passed else "none accepted"
+        all_overlap = self.overlap_of_all / self.rewrites if self.rewrites else 0.0
         calls = self.usage["rewrite_calls"] + self.usage["verify_calls"]
         hits = self.usage["rewrite_cache_hits"] + self.usage["verify_cache_hits"]
         lines = [
             f"documents: {self.documents} ({self.skipped} already in the output, {self.failed_documents} failed)",
             f"rewrites: {self.rewrites}, passed: {self.passed} ({pass_rate:.1%})",
             f"retries: {self.retried_rewrites} rewrites retried, {self.fixed_by_retry} fixed by feedback "
-            f"({retry_fix:.1%}); mean attempts per accepted rewrite: {mean_attempts:.2f}",
-            f"accepted rewrites share {mean_overlap:.1%} of their word 4-grams with the source, on average",
+            f"({retry_fix:.1%}); mean attempts per accepted rewrite: {mean_attempts}",
+            f"word 4-grams shared with the source, mean per rewrite: accepted {mean_overlap}, all {all_overlap:.1%}",
             f"tokens: {self.tokens} (rewrite {self.usage['rewrite_prompt_tokens']} in / "
             f"{self.usage['rewrite_completion_tokens']} out, verify {self.usage['verify_prompt_tokens']} in / "
             f"{self.usage['verify_completion_tokens']} out)",

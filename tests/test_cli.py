@@ -54,7 +54,7 @@ def test_cli_writes_rewrites_and_failures(fake_llm, tmp_path: Path, capsys):
     summary = capsys.readouterr().out
     assert "documents: 4 (0 already in the output, 2 failed)" in summary
     assert "rewrites: 4, passed: 4 (100.0%)" in summary
-    assert "accepted rewrites share 0.0% of their word 4-grams" in summary
+    assert "word 4-grams shared with the source, mean per rewrite: accepted 0.0%, all 0.0%" in summary
 
 
 def test_cli_second_run_makes_no_llm_call(fake_llm, tmp_path: Path, capsys):

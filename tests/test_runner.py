@@ -143,3 +143,12 @@ def test_write_error_stops_run(fake_llm, make_context, tmp_path: Path):
         asyncio.run(rephrase_corpus(_documents(20), build_graph(), make_context(server), writer, concurrency=2))
     writer.close()
     assert len(server.requests) < 20 * 5
+
+
+def test_summary_without_accepted_rewrites():
+    summary = RunSummary()
+    failed = {"passed": False, "retried_chunks": 1, "attempts": 3, "chunks": [{"copy_overlap": 0.9}, {"copy_overlap": 0.5}]}
+    summary.add_records([failed])
+    lines = summary.lines()
+    assert "retries: 1 rewrites retried, 0 fixed by feedback (0.0%); mean attempts per accepted rewrite: none accepted" in lines
+    assert "word 4-grams shared with the source, mean per rewrite: accepted none accepted, all 70.0%" in lines
