@@ -134,7 +134,9 @@ async def run_pipeline(
     context = Context(rewriter=client, verifier=client, chunk_tokens=chunk_tokens, styles_per_document=STYLES)
     writer = RecordWriter(output, overwrite=overwrite)
     try:
-        summary = await rephrase_corpus(iter_documents(corpus), build_graph(), context, writer, concurrency=concurrency)
+        summary = await rephrase_corpus(
+            iter_documents(corpus), build_graph(), context, writer, concurrency=concurrency, result_cache=cache
+        )
     finally:
         writer.close()
         await client.aclose()

@@ -179,6 +179,7 @@ async def _rephrase(
             writer,
             concurrency=args.concurrency,
             on_document=progress.update if progress else None,
+            result_cache=cache,
         )
         if progress:
             progress.close(summary)

@@ -135,6 +135,10 @@ class LLMClient:
             max_retries=endpoint.max_retries,
         )
 
+    def fingerprint(self) -> dict[str, str]:
+        """Return the model and structured-output mode, which decide this client's responses, for a cache key."""
+        return {"model": self.endpoint.model, "mode": self._structured_mode.value}
+
     async def complete(
         self,
         messages: list[dict[str, str]],

@@ -7,19 +7,30 @@ position in the input, so sorting by `seq` restores the input order.
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+import polyphrase
+import polyphrase.graph
+import polyphrase.nodes
+import polyphrase.prompts
+import polyphrase.schemas
+from polyphrase.cache import ResponseCache, cache_key
 from polyphrase.corpus import Document, InputFailure, RecordWriter
 from polyphrase.errors import PolyphraseError
+from polyphrase.fidelity.check import FACT_CHECK_FAILED
 from polyphrase.graph.builder import recursion_limit_for
 from polyphrase.graph.context import Context
+from polyphrase.graph.state import StyleResult
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +154,13 @@ async def rephrase_corpus(
     *,
     concurrency: int = 4,
     on_document: Callable[[RunSummary], None] | None = None,
+    result_cache: ResponseCache | None = None,
 ) -> RunSummary:
     """Rephrase every document, with at most `concurrency` documents in flight, and write their records.
+
+    With `result_cache`, a document whose text, settings, styles, prompts and
+    code match an earlier run is not sent through the graph again: its results
+    come from the cache (see `document_cache_key`).
 
     `documents` is consumed lazily: the next one is read only when a slot is
     free. Documents whose id is already in the output, or was already seen in
@@ -161,6 +177,7 @@ async def rephrase_corpus(
     # NOTE: like writer.done_ids, this set grows by one id per document.
     seen: set[str] = set()
     config = {"recursion_limit": recursion_limit_for(context.max_attempts)}
+    settings = run_fingerprint(graph, context) if result_cache else ""
 
     def finish(records: list[dict[str, Any]]) -> None:
         writer.write_document(records)
@@ -170,7 +187,11 @@ async def rephrase_corpus(
 
     async def process(document: Document, seq: int) -> None:
         try:
-            finish(await _rephrase_document(document, seq, graph, context, config))
+            if result_cache is None:
+                records = await _rephrase_document(document, seq, graph, context, config)
+            else:
+                records = await _rephrase_cached(document, seq, graph, context, config, result_cache, settings)
+            finish(records)
         finally:
             slots.release()
 
@@ -216,9 +237,107 @@ def _count_skipped(summary: RunSummary, item: Document | InputFailure, seen: set
         summary.skipped += 1
 
 
+def run_fingerprint(graph: CompiledStateGraph, context: Context) -> str:
+    """Hash everything except the document that decides a document's results.
+
+    That is the graph's nodes, every setting of `context`, the models, the
+    styles with their versions, and the source of polyphrase itself, so a
+    change of prompt, guard or node code gives new keys.
+    """
+    settings = {
+        item.name: getattr(context, item.name)
+        for item in fields(context)
+        if item.name not in ("rewriter", "verifier", "style_library")
+    }
+    return cache_key(
+        nodes=sorted(graph.nodes),
+        settings=settings,
+        rewriter=context.rewriter.fingerprint(),
+        verifier=context.verifier.fingerprint(),
+        styles=sorted((style.name, style.version) for style in context.style_library.styles.values()),
+        code=code_fingerprint(),
+    )
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash the Python and prompt files of the installed polyphrase packages."""
+    digest = hashlib.sha256()
+    folders = {Path(module.__file__).parent for module in (polyphrase, polyphrase.graph, polyphrase.nodes, polyphrase.prompts, polyphrase.schemas)}
+    for folder in sorted(folders):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".md") and path.is_file():
+                digest.update(str(path.relative_to(folder)).encode("utf-8"))
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def document_cache_key(document: Document, settings: str) -> str:
+    """Return the result-cache key of one document under the run settings hashed by `run_fingerprint`."""
+    return cache_key(kind="document", doc_id=document.doc_id, text=document.text, settings=settings)
+
+
+async def _rephrase_cached(
+    document: Document,
+    seq: int,
+    graph: CompiledStateGraph,
+    context: Context,
+    config: dict[str, Any],
+    cache: ResponseCache,
+    settings: str,
+) -> list[dict[str, Any]]:
+    key = document_cache_key(document, settings)
+    cached = cache.get(key)
+    if cached is not None:
+        results = [StyleResult.model_validate(result) for result in cached["results"]]
+        return records_for({"results": results, "usage": _as_cache_hits(cached["usage"])}, document, seq)
+
+    output = await _run_graph(document, seq, graph, context, config)
+    if isinstance(output, list):
+        return output
+    if _is_final(output):
+        results = [result.model_dump(mode="json") for result in output["results"]]
+        cache.set(key, {"results": results, "usage": output.get("usage", {})})
+    return records_for(output, document, seq)
+
+
+def _is_final(output: dict[str, Any]) -> bool:
+    """Tell whether a graph output would come out the same on a rerun, so it may be cached.
+
+    An output with an error, or with a verdict whose fact check could not
+    run, came from a failed LLM call, which a rerun tries again.
+    """
+    if output.get("error") or not output.get("results"):
+        return False
+    return not any(
+        problem.startswith(FACT_CHECK_FAILED)
+        for result in output["results"]
+        for verdict in result.verdicts
+        for problem in verdict.problems
+    )
+
+
+def _as_cache_hits(usage: dict[str, int]) -> dict[str, int]:
+    """Return the usage of a cached result: no tokens and no calls, every call counted as a cache hit."""
+    replayed = {key: 0 for key in usage}
+    for role in ("rewrite", "verify"):
+        replayed[f"{role}_cache_hits"] = usage.get(f"{role}_calls", 0) + usage.get(f"{role}_cache_hits", 0)
+    return replayed
+
+
 async def _rephrase_document(
     document: Document, seq: int, graph: CompiledStateGraph, context: Context, config: dict[str, Any]
 ) -> list[dict[str, Any]]:
+    output = await _run_graph(document, seq, graph, context, config)
+    if isinstance(output, list):
+        return output
+    return records_for(output, document, seq)
+
+
+async def _run_graph(
+    document: Document, seq: int, graph: CompiledStateGraph, context: Context, config: dict[str, Any]
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Return the graph's output for `document`, or its failure record (in a list) when the graph raised."""
     run_config = {
         **config,
         "run_name": f"polyphrase:{document.doc_id}",
@@ -237,4 +356,4 @@ async def _rephrase_document(
         logger.exception("document %s (%s) failed with an unexpected error", document.doc_id, document.source)
         message = f"{document.source}: unexpected error: {type(error).__name__}: {error}"
         return [failure_record(document.doc_id, seq, document.source, message)]
-    return records_for(output, document, seq)
+    return output

@@ -11,6 +11,7 @@ from polyphrase.corpus import Document, InputFailure, RecordWriter
 from polyphrase.graph import build_graph
 from polyphrase.runner import RunSummary, rephrase_corpus
 from tests.conftest import faithful_responder, user_message
+from tests.fake_openai import Reply, structured_schema_name
 
 
 def _documents(count: int) -> list[Document]:
@@ -152,3 +153,55 @@ def test_summary_without_accepted_rewrites():
     lines = summary.lines()
     assert "retries: 1 rewrites retried, 0 fixed by feedback (0.0%); mean attempts per accepted rewrite: none accepted" in lines
     assert "word 4-grams shared with the source, mean per rewrite: accepted none accepted, all 70.0%" in lines
+
+
+def _cached_run(context, documents, path: Path) -> RunSummary:
+    writer = RecordWriter(path, overwrite=True)
+    try:
+        return asyncio.run(rephrase_corpus(documents, build_graph(), context, writer, result_cache=context.rewriter.cache))
+    finally:
+        writer.close()
+
+
+def test_result_cache_skips_graph(fake_llm, make_context, tmp_path: Path, monkeypatch):
+    server = fake_llm()
+    context = make_context(server)
+    first = _cached_run(context, _documents(3), tmp_path / "first.jsonl")
+    calls = len(server.requests)
+
+    def no_graph(*args, **kwargs):
+        raise AssertionError("the graph ran for a cached document")
+
+    monkeypatch.setattr("polyphrase.runner._run_graph", no_graph)
+    second = _cached_run(context, _documents(3), tmp_path / "second.jsonl")
+    assert len(server.requests) == calls
+    assert second.passed == first.passed == 6
+    assert second.usage["rewrite_calls"] == 0
+    assert second.usage["rewrite_cache_hits"] == first.usage["rewrite_calls"]
+    assert _records(tmp_path / "second.jsonl")[0]["text"] in {record["text"] for record in _records(tmp_path / "first.jsonl")}
+
+
+def test_result_cache_keyed_by_settings(fake_llm, make_context, tmp_path: Path):
+    server = fake_llm()
+    first = _cached_run(make_context(server), _documents(2), tmp_path / "first.jsonl")
+    fewer_styles = make_context(server, styles_per_document=1)
+    second = _cached_run(fewer_styles, _documents(2), tmp_path / "second.jsonl")
+    assert first.rewrites == 4
+    assert second.rewrites == 2
+
+
+def test_failed_fact_check_not_cached(fake_llm, make_context, tmp_path: Path):
+    def failing_comparison(request):
+        if structured_schema_name(request) == "Comparison":
+            return Reply(status=400, error_message="bad request")
+        return faithful_responder(request)
+
+    failing = fake_llm(failing_comparison)
+    context = make_context(failing)
+    summary = _cached_run(context, _documents(1), tmp_path / "first.jsonl")
+    assert summary.passed == 0
+    assert "fact check failed" in _records(tmp_path / "first.jsonl")[0]["chunks"][0]["problems"][0]
+
+    healthy = fake_llm()
+    retried = _cached_run(make_context(healthy), _documents(1), tmp_path / "second.jsonl")
+    assert retried.passed == 2

@@ -22,6 +22,9 @@ from polyphrase.schemas.verdict import ChunkVerdict
 
 logger = logging.getLogger(__name__)
 
+# Prefix of a verdict problem raised because an LLM call failed, not because of the rewrite.
+FACT_CHECK_FAILED = "fact check failed"
+
 
 async def extract_source_facts(source_chunk: str, context: Context) -> tuple[FactList, Usage]:
     """Extract the facts of a source chunk (code and math masked) with one structured call.
@@ -77,14 +80,14 @@ async def judge_rewrite(
     verdict.copy_overlap = round(ngram_overlap(source, rewrite), 4)
 
     if context.check_facts and facts is None:
-        verdict.problems.append("fact check failed: the source facts could not be extracted")
+        verdict.problems.append(f"{FACT_CHECK_FAILED}: the source facts could not be extracted")
     elif context.check_facts and facts.facts:
         try:
             usage.add(await _compare_facts(facts, rewrite, context, verdict))
         except EndpointError as error:
             # A fact check that cannot run must not pass the chunk unverified.
             logger.warning("fact check failed for chunk %d (%s): %s", chunk, style, error)
-            verdict.problems.append(f"fact check failed: {error}")
+            verdict.problems.append(f"{FACT_CHECK_FAILED}: {error}")
 
     if truncated:
         verdict.problems.append("rewrite was cut off at the max-tokens limit")
