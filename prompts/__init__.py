@@ -7,6 +7,7 @@ its file text, so editing a prompt invalidates the cached answers made with it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import re
@@ -67,8 +68,16 @@ def parse_prompt_file(path: Path) -> PromptFile:
 def load_prompt(name: str) -> PromptFile:
     """Load `prompts/<name>.md`."""
     path = PROMPT_DIR / f"{name}.md"
-    if not path.is_file():
-        raise PromptError(f"prompt file not found: {path}")
+    try:
+        stat = path.stat()
+    except OSError:
+        raise PromptError(f"prompt file not found: {path}") from None
+    return _parse_cached(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_cached(path: Path, mtime_ns: int, size: int) -> PromptFile:
+    """Parse a prompt file once per version on disk; every LLM call loads its prompts."""
     return parse_prompt_file(path)
 
 

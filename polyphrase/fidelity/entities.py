@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from polyphrase.fidelity.lexicon import MONTH_ABBREVIATIONS, MONTHS
@@ -136,7 +136,9 @@ def check_entities(source: str, rewrite: str) -> EntityCheck:
     return EntityCheck(missing=missing, added=added)
 
 
-def _tokenize(text: str) -> list[_Token]:
+# The names and the mention index of one text both need its tokens.
+@functools.lru_cache(maxsize=256)
+def _tokenize(text: str) -> tuple[_Token, ...]:
     tokens: list[_Token] = []
     previous: re.Match[str] | None = None
     for match in _TOKEN.finditer(text):
@@ -152,7 +154,7 @@ def _tokenize(text: str) -> list[_Token]:
             end = match.start() + len(word)
         tokens.append(_Token(word, match.start(), end, sentence_start, possessive))
         previous = match
-    return tokens
+    return tuple(tokens)
 
 
 def _breaks_sentence(gap: str, previous_word: str) -> bool:
@@ -199,7 +201,7 @@ def _joins(text: str, left: _Token, right: _Token) -> bool:
     return gap == ". " and (_is_initial(left.word) or left.word.lower() in _ABBREVIATIONS)
 
 
-def _name_runs(text: str, tokens: list[_Token]) -> Iterator[list[_Token]]:
+def _name_runs(text: str, tokens: Sequence[_Token]) -> Iterator[list[_Token]]:
     """Yield runs of name words, and each acronym as a run of its own."""
     run: list[_Token] = []
     for token in tokens:
@@ -294,6 +296,8 @@ class _MentionIndex:
 
 
 def _strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -328,7 +332,7 @@ def _contains_name(folded_text: str, folded_name: str) -> bool:
     return False
 
 
-def _run_initials(tokens: list[_Token]) -> Iterator[str]:
+def _run_initials(tokens: Sequence[_Token]) -> Iterator[str]:
     """Yield the initials of each run of capitalised words, skipping acronym particles ("and", "of")."""
     initials = ""
     for token in tokens:
