@@ -7,7 +7,9 @@ the sizes it can change. It prints one table with these rows.
     the very calls the pipeline made, with no dependency between them and
     the same concurrency limit. One loop calls polyphrase's LLMClient (disk
     cache included), so the graph, guards and runner are the difference.
-    The other sends the raw request bodies through the OpenAI SDK.
+    The other sends the raw request bodies through the OpenAI SDK. A second
+    pipeline run shares the documents among `--workers` processes, as
+    `run.py --workers N` does, with its own empty cache.
 (b) LLM calls and tokens per accepted rewrite, rewrite and verify apart,
     then calls per chunk and style, and fact extractions per source chunk.
 (c) Peak RSS of a child process per corpus size, and of one long
@@ -44,6 +46,7 @@ from polyphrase.corpus import RecordWriter, iter_documents
 from polyphrase.graph import Context, build_graph
 from polyphrase.llm import Endpoint, LLMClient
 from polyphrase.runner import RunSummary, rephrase_corpus
+from polyphrase.workers import WorkerSetup, rephrase_in_workers
 from polyphrase.schemas.facts import Comparison, FactList
 
 # Two paragraphs of about 90 estimated tokens each: two chunks per document.
@@ -141,6 +144,28 @@ async def run_pipeline(
         writer.close()
         await client.aclose()
         cache.close()
+    return PipelineRun(time.monotonic() - started, time.process_time() - cpu_started, summary)
+
+
+def run_pipeline_in_workers(
+    base_url: str, corpus: Path, cache_dir: Path, output: Path, *, concurrency: int, workers: int
+) -> PipelineRun:
+    """Run the corpus as `run.py --workers N` does: documents shared among `workers` processes, one disk cache.
+
+    `cpu_seconds` counts the calling process only; the workers' CPU is not in it.
+    """
+    started, cpu_started = time.monotonic(), time.process_time()
+    setup = WorkerSetup(
+        rewriter=Endpoint(base_url, "mock", timeout_s=120, max_retries=2),
+        cache_dir=cache_dir,
+        request_concurrency=max(1, concurrency // workers),
+        settings={"chunk_tokens": CHUNK_TOKENS, "styles_per_document": STYLES},
+    )
+    writer = RecordWriter(output, overwrite=True)
+    try:
+        summary = rephrase_in_workers(iter_documents(corpus), setup, writer, workers=workers, concurrency=concurrency)
+    finally:
+        writer.close()
     return PipelineRun(time.monotonic() - started, time.process_time() - cpu_started, summary)
 
 
@@ -345,6 +370,11 @@ def _measure_throughput(args: argparse.Namespace, table: Table, workdir: Path) -
         bodies = mock.recorded()
         client_loop = asyncio.run(run_client_loop(mock.base_url, bodies, args.concurrency, workdir / "loop-cache"))
         bare_loop = asyncio.run(run_bare_loop(mock.base_url, bodies, args.concurrency))
+        in_workers = None
+        if args.workers > 1:
+            in_workers = run_pipeline_in_workers(
+                mock.base_url, corpus, workdir / "workers-cache", workdir / "workers.jsonl", concurrency=args.concurrency, workers=args.workers
+            )
         mock.reset()
         warm = asyncio.run(
             run_pipeline(mock.base_url, corpus, cache_dir, workdir / "warm.jsonl", concurrency=args.concurrency, overwrite=True)
@@ -353,6 +383,12 @@ def _measure_throughput(args: argparse.Namespace, table: Table, workdir: Path) -
         warm_calls = sum(mock.stats()["calls"].values())
 
     _add_throughput_rows(table, first, client_loop, bare_loop, len(bodies))
+    if in_workers is not None:
+        ratio = bare_loop.seconds / in_workers.seconds
+        table.add(f"(a) pipeline in {args.workers} worker processes / raw SDK loop docs/s", f"{ratio:.2f}", ">= 0.9", ratio >= 0.9)
+        table.add(
+            f"    pipeline, --workers {args.workers}, first run", f"{in_workers.summary.documents / in_workers.seconds:.1f} docs/s, {in_workers.seconds:.1f} s"
+        )
     _add_call_rows(table, first.summary, stats, first_output)
     table.add("(d) warm-cache rerun / first run, --overwrite", f"{warm.seconds / first.seconds:.3f}", "<= 0.05", warm.seconds / first.seconds <= 0.05)
     table.add("    rerun time, every answer from the cache", f"{warm.seconds:.2f} s")
@@ -418,6 +454,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Measure polyphrase against a loopback mock endpoint and print one table.")
     parser.add_argument("--documents", type=int, default=640, help="documents in the throughput corpus; 0 measures only memory (default: %(default)s)")
     parser.add_argument("--concurrency", type=int, default=64, help="documents and LLM requests in flight (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the second pipeline run, as run.py --workers; 1 skips it (default: %(default)s)")
     parser.add_argument("--latency", type=float, default=0.2, help="mock seconds per reply (default: %(default)s)")
     parser.add_argument("--tokens-per-s", type=float, default=0.0, help="mock completion tokens per second; 0 adds no delay (default: %(default)s)")
     parser.add_argument("--memory-sizes", default="1000,100000", help="comma-separated corpus sizes for peak RSS; empty skips (default: %(default)s)")

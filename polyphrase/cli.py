@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from polyphrase.cache import ResponseCache
 from polyphrase.corpus import MAX_DOCUMENT_BYTES, RecordWriter, count_documents, iter_documents
@@ -18,9 +19,10 @@ from polyphrase.graph.builder import build_graph
 from polyphrase.graph.context import Context
 from polyphrase.llm import Endpoint, LLMClient
 from polyphrase.local_server import MODEL_NAME, EmbeddedServer, default_cache_dir
+from polyphrase.workers import WorkerSetup, rephrase_in_workers
 from polyphrase.progress import ProgressLine
 from polyphrase.prompts import STYLE_DIR, StyleLibrary
-from polyphrase.runner import rephrase_corpus
+from polyphrase.runner import RunSummary, rephrase_corpus
 
 logger = logging.getLogger("polyphrase")
 
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint.add_argument("--verify-model", help="model for fact checks (default: --model)")
     endpoint.add_argument("--verify-api-key", help="API key for fact checks (default: --api-key)")
     endpoint.add_argument("--concurrency", type=int, default=4, help="documents in flight and LLM requests at once (default: %(default)s)")
+    endpoint.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes that share the documents in flight; more than 1 helps when a fast endpoint leaves one process short of CPU (default: %(default)s)")
 
     run = parser.add_argument_group("run")
     run.add_argument("--cache-dir", type=Path, default=None, help="LLM response cache and joined model (default: $XDG_CACHE_HOME/polyphrase or ~/.cache/polyphrase)")
@@ -138,7 +141,65 @@ def _run(args: argparse.Namespace) -> int:
     cache_dir = args.cache_dir or default_cache_dir()
     with contextlib.ExitStack() as stack:
         endpoint, request_concurrency = open_endpoint(args, stack, cache_dir)
+        if args.workers > 1:
+            return _rephrase_in_workers(args, cache_dir, endpoint, request_concurrency)
         return asyncio.run(_rephrase(args, library, cache_dir, endpoint, request_concurrency))
+
+
+def _verify_endpoint(args: argparse.Namespace, endpoint: Endpoint) -> Endpoint | None:
+    """Return the fact-check endpoint when any --verify-* option is given, else None for the rewrite endpoint."""
+    if not (args.verify_base_url or args.verify_model or args.verify_api_key):
+        return None
+    return Endpoint(
+        args.verify_base_url or endpoint.base_url,
+        args.verify_model or endpoint.model,
+        args.verify_api_key or endpoint.api_key,
+        args.timeout,
+    )
+
+
+def _context_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the `Context` settings the options give, without the clients and the style library."""
+    return {
+        "styles_per_document": args.styles,
+        "style_names": tuple(args.style),
+        "chunk_tokens": args.chunk_tokens,
+        "max_attempts": args.max_attempts,
+        "failure_policy": args.failure_policy,
+        "rewrite_temperature": args.temperature,
+        "max_copy_overlap": args.max_copy_overlap,
+        "check_facts": not args.no_fact_check,
+    }
+
+
+def _rephrase_in_workers(args: argparse.Namespace, cache_dir: Path, endpoint: Endpoint, request_concurrency: int) -> int:
+    setup = WorkerSetup(
+        rewriter=endpoint,
+        verifier=_verify_endpoint(args, endpoint),
+        cache_dir=None if args.no_cache else cache_dir / "llm",
+        # The request limit is shared out among the workers, so the endpoint gets no more requests at once than with one.
+        request_concurrency=max(1, request_concurrency // args.workers),
+        style_dirs=tuple(args.styles_dir),
+        settings=_context_settings(args),
+    )
+    writer = RecordWriter(args.output, overwrite=args.overwrite)
+    progress = _progress_line(args)
+    try:
+        summary = rephrase_in_workers(
+            iter_documents(args.input, max_bytes=args.max_document_bytes),
+            setup,
+            writer,
+            workers=args.workers,
+            concurrency=args.concurrency,
+            on_document=progress.update if progress else None,
+        )
+        if progress:
+            progress.close(summary)
+    finally:
+        if progress:
+            progress.end_line()
+        writer.close()
+    return _print_summary(args, summary)
 
 
 async def _rephrase(
@@ -147,28 +208,11 @@ async def _rephrase(
     cache = None if args.no_cache else ResponseCache(cache_dir / "llm")
     rewriter = LLMClient(endpoint, cache, max_concurrency=request_concurrency)
     verifier = rewriter
-    if args.verify_base_url or args.verify_model or args.verify_api_key:
-        verify_endpoint = Endpoint(
-            args.verify_base_url or endpoint.base_url,
-            args.verify_model or endpoint.model,
-            args.verify_api_key or endpoint.api_key,
-            args.timeout,
-        )
+    verify_endpoint = _verify_endpoint(args, endpoint)
+    if verify_endpoint:
         verifier = LLMClient(verify_endpoint, cache, max_concurrency=request_concurrency)
 
-    context = Context(
-        rewriter=rewriter,
-        verifier=verifier,
-        style_library=library,
-        styles_per_document=args.styles,
-        style_names=tuple(args.style),
-        chunk_tokens=args.chunk_tokens,
-        max_attempts=args.max_attempts,
-        failure_policy=args.failure_policy,
-        rewrite_temperature=args.temperature,
-        max_copy_overlap=args.max_copy_overlap,
-        check_facts=not args.no_fact_check,
-    )
+    context = Context(rewriter=rewriter, verifier=verifier, style_library=library, **_context_settings(args))
     writer = RecordWriter(args.output, overwrite=args.overwrite)
     progress = _progress_line(args)
     try:
@@ -192,7 +236,10 @@ async def _rephrase(
             await verifier.aclose()
         if cache:
             cache.close()
+    return _print_summary(args, summary)
 
+
+def _print_summary(args: argparse.Namespace, summary: RunSummary) -> int:
     print(f"wrote {args.output}")
     for line in summary.lines():
         print(line)
@@ -225,5 +272,7 @@ def _validate(args: argparse.Namespace, library: StyleLibrary) -> None:
         raise ConfigError(f"--max-document-bytes must be at least 1, got {args.max_document_bytes}")
     if args.concurrency < 1:
         raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
+    if not 1 <= args.workers <= args.concurrency:
+        raise ConfigError(f"--workers must be from 1 to --concurrency ({args.concurrency}), got {args.workers}")
     if not 0.0 < args.max_copy_overlap <= 1.0:
         raise ConfigError(f"--max-copy-overlap must be in (0, 1], got {args.max_copy_overlap}")

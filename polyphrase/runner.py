@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -176,8 +176,7 @@ async def rephrase_corpus(
     write_errors: list[BaseException] = []
     # NOTE: like writer.done_ids, this set grows by one id per document.
     seen: set[str] = set()
-    config = {"recursion_limit": recursion_limit_for(context.max_attempts)}
-    settings = run_fingerprint(graph, context) if result_cache else ""
+    rephrase = document_rephraser(graph, context, result_cache=result_cache)
 
     def finish(records: list[dict[str, Any]]) -> None:
         writer.write_document(records)
@@ -187,11 +186,7 @@ async def rephrase_corpus(
 
     async def process(document: Document, seq: int) -> None:
         try:
-            if result_cache is None:
-                records = await _rephrase_document(document, seq, graph, context, config)
-            else:
-                records = await _rephrase_cached(document, seq, graph, context, config, result_cache, settings)
-            finish(records)
+            finish(await rephrase(document, seq))
         finally:
             slots.release()
 
@@ -204,7 +199,7 @@ async def rephrase_corpus(
         if write_errors:
             break
         if item.doc_id in writer.done_ids or item.doc_id in seen:
-            _count_skipped(summary, item, seen)
+            count_skipped(summary, item, seen)
             if on_document:
                 on_document(summary)
             continue
@@ -229,12 +224,26 @@ async def rephrase_corpus(
     return summary
 
 
-def _count_skipped(summary: RunSummary, item: Document | InputFailure, seen: set[str]) -> None:
+def count_skipped(summary: RunSummary, item: Document | InputFailure, seen: set[str]) -> None:
+    """Count an input item whose id is already in the output or was already used in this run."""
     if item.doc_id in seen:
         logger.warning("%s: skipped, document id %r was already used by an earlier document", item.source, item.doc_id)
         summary.duplicates += 1
     else:
         summary.skipped += 1
+
+
+def document_rephraser(
+    graph: CompiledStateGraph, context: Context, *, result_cache: ResponseCache | None = None
+) -> Callable[[Document, int], Awaitable[list[dict[str, Any]]]]:
+    """Return an async function that turns one document and its input position into its output records."""
+    config = {"recursion_limit": recursion_limit_for(context.max_attempts)}
+    if result_cache is None:
+        return functools.partial(_rephrase_document, graph=graph, context=context, config=config)
+    settings = run_fingerprint(graph, context)
+    return functools.partial(
+        _rephrase_cached, graph=graph, context=context, config=config, cache=result_cache, settings=settings
+    )
 
 
 def run_fingerprint(graph: CompiledStateGraph, context: Context) -> str:

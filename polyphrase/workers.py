@@ -1,0 +1,222 @@
+"""One run spread over several worker processes.
+
+Against a fast endpoint, one Python process runs out of CPU before the
+endpoint does: HTTP, validation, the graph and the guards cost a few
+milliseconds per call. `rephrase_in_workers` keeps the reading, skipping
+and writing of `rephrase_corpus` in the calling process and sends each
+document to the least busy of several worker processes, each with its own
+event loop, clients and graph. The disk cache is shared, since diskcache
+is safe across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polyphrase.cache import ResponseCache
+from polyphrase.corpus import Document, InputFailure, RecordWriter
+from polyphrase.errors import PolyphraseError
+from polyphrase.graph.builder import build_graph
+from polyphrase.graph.context import Context
+from polyphrase.llm import Endpoint, LLMClient
+from polyphrase.prompts import STYLE_DIR, StyleLibrary
+from polyphrase.runner import RunSummary, count_skipped, document_rephraser, failure_record
+
+logger = logging.getLogger(__name__)
+
+# How often the coordinator checks that its workers are alive while it waits for results.
+_POLL_S = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """The recipe from which each worker process builds its clients, cache and context. Every field pickles."""
+
+    rewriter: Endpoint
+    verifier: Endpoint | None = None
+    """None uses the rewriter's endpoint for fact checks too."""
+    cache_dir: Path | None = None
+    """Folder of the LLM and result cache; None runs without a cache."""
+    request_concurrency: int = 8
+    """LLM requests in flight per worker process."""
+    style_dirs: tuple[Path, ...] = ()
+    """Folders of extra style files, loaded after the built-in ones."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of `Context` other than the clients and the style library."""
+
+    def open(self) -> tuple[Context, ResponseCache | None]:
+        """Build this process's cache, clients and context."""
+        cache = ResponseCache(self.cache_dir) if self.cache_dir else None
+        rewriter = LLMClient(self.rewriter, cache, max_concurrency=self.request_concurrency)
+        verifier = LLMClient(self.verifier, cache, max_concurrency=self.request_concurrency) if self.verifier else rewriter
+        library = StyleLibrary.load(STYLE_DIR, *self.style_dirs)
+        return Context(rewriter=rewriter, verifier=verifier, style_library=library, **self.settings), cache
+
+
+def rephrase_in_workers(
+    documents: Iterable[Document | InputFailure],
+    setup: WorkerSetup,
+    writer: RecordWriter,
+    *,
+    workers: int,
+    concurrency: int,
+    on_document: Callable[[RunSummary], None] | None = None,
+) -> RunSummary:
+    """Rephrase every document in `workers` processes, with at most `concurrency` documents in flight in all.
+
+    Skipping, failure records and the summary work as in `rephrase_corpus`,
+    and the result cache is always used when `setup` has a cache folder. A
+    worker process that dies fails the documents it had, and the others go on.
+    """
+    summary = RunSummary()
+    started = time.monotonic()
+    pool = _Pool(setup, workers)
+    seen: set[str] = set()
+
+    def finish(records: list[dict[str, Any]]) -> None:
+        writer.write_document(records)
+        summary.add_records(records)
+        if on_document:
+            on_document(summary)
+
+    try:
+        for seq, item in enumerate(documents):
+            if item.doc_id in writer.done_ids or item.doc_id in seen:
+                count_skipped(summary, item, seen)
+                if on_document:
+                    on_document(summary)
+                continue
+            seen.add(item.doc_id)
+            if isinstance(item, InputFailure):
+                logger.warning("%s: %s", item.source, item.error)
+                finish([failure_record(item.doc_id, seq, item.source, f"{item.source}: {item.error}")])
+                continue
+            while pool.in_flight >= concurrency:
+                for records in pool.wait():
+                    finish(records)
+            pool.send(seq, item)
+        pool.close_inboxes()
+        while pool.in_flight:
+            for records in pool.wait():
+                finish(records)
+    finally:
+        pool.stop()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+class _Pool:
+    """Worker processes, the documents each has in flight, and the one queue their records come back on."""
+
+    def __init__(self, setup: WorkerSetup, workers: int) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self._results = spawn.Queue()
+        self._inboxes = [spawn.Queue() for _ in range(workers)]
+        self._processes = [
+            spawn.Process(
+                target=_worker_main,
+                args=(setup, inbox, self._results, index, logging.getLogger().level),
+                name=f"polyphrase-worker-{index}",
+                daemon=True,
+            )
+            for index, inbox in enumerate(self._inboxes)
+        ]
+        self._pending: list[dict[int, Document]] = [{} for _ in range(workers)]
+        for process in self._processes:
+            process.start()
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(pending) for pending in self._pending)
+
+    def send(self, seq: int, document: Document) -> None:
+        """Give `document` to the live worker with the fewest documents in flight."""
+        live = [index for index, process in enumerate(self._processes) if process.exitcode is None]
+        if not live:
+            raise PolyphraseError("every worker process has exited; see the log above for the reason")
+        index = min(live, key=lambda worker: len(self._pending[worker]))
+        self._pending[index][seq] = document
+        self._inboxes[index].put((seq, document))
+
+    def wait(self) -> list[list[dict[str, Any]]]:
+        """Return the records of the next finished document, or the failure records of a dead worker's documents."""
+        try:
+            index, seq, records = self._results.get(timeout=_POLL_S)
+        except queue.Empty:
+            return self._fail_dead_workers()
+        self._pending[index].pop(seq, None)
+        return [records]
+
+    def _fail_dead_workers(self) -> list[list[dict[str, Any]]]:
+        failed = []
+        for index, process in enumerate(self._processes):
+            if process.exitcode is None or not self._pending[index]:
+                continue
+            logger.error(
+                "worker process %s exited with code %s; failing its %d documents",
+                process.name,
+                process.exitcode,
+                len(self._pending[index]),
+            )
+            for seq, document in self._pending[index].items():
+                message = f"{document.source}: worker process exited with code {process.exitcode}"
+                failed.append([failure_record(document.doc_id, seq, document.source, message)])
+            self._pending[index].clear()
+        return failed
+
+    def close_inboxes(self) -> None:
+        """Tell every worker that no more documents come; each exits once its documents are done."""
+        for inbox in self._inboxes:
+            inbox.put(None)
+
+    def stop(self) -> None:
+        for process in self._processes:
+            if process.exitcode is None and self.in_flight == 0:
+                process.join(timeout=10)
+            if process.exitcode is None:
+                process.terminate()
+                process.join(timeout=10)
+
+
+def _worker_main(setup: WorkerSetup, inbox: Any, results: Any, index: int, log_level: int) -> None:
+    """Run documents from `inbox` in this process until it sends None; put (worker, seq, records) on `results`."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
+    for http_logger in ("httpx", "httpx2"):
+        logging.getLogger(http_logger).setLevel(max(log_level, logging.WARNING))
+    asyncio.run(_serve(setup, inbox, results, index))
+
+
+async def _serve(setup: WorkerSetup, inbox: Any, results: Any, index: int) -> None:
+    context, cache = setup.open()
+    rephrase = document_rephraser(build_graph(), context, result_cache=cache)
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task] = set()
+
+    async def run_one(seq: int, document: Document) -> None:
+        records = await rephrase(document, seq)
+        results.put((index, seq, records))
+
+    try:
+        while True:
+            item = await loop.run_in_executor(None, inbox.get)
+            if item is None:
+                break
+            task = asyncio.create_task(run_one(*item))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks)
+    finally:
+        await context.rewriter.aclose()
+        if context.verifier is not context.rewriter:
+            await context.verifier.aclose()
+        if cache:
+            cache.close()
