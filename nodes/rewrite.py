@@ -22,6 +22,8 @@ from polyphrase.tokens import estimate_tokens
 # reply in our own tags; both are stripped from the rewrite.
 _PREAMBLE_RE = re.compile(r"^\s*(here is|here's|sure|certainly)[^\n]{0,120}:\s*\n", re.I)
 _WRAPPER_RE = re.compile(r"^\s*<(rewrite|source|previous_attempt)>\s*(.*?)\s*</\1>\s*$", re.S | re.I)
+# They also echo the prompt's other blocks before the rewrite.
+_ECHOED_BLOCKS_RE = re.compile(r"^(?:\s*<(keep|feedback|previous_rewrite)>.*?</\1>)+\s*", re.S | re.I)
 
 # A chunk has a few dozen names and quantities at most at the default chunk size.
 _MAX_KEEP_ITEMS = 40
@@ -101,8 +103,8 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
 
 
 def clean_rewrite(text: str) -> str:
-    """Strip a preamble line and wrapper tags that small models add around a rewrite."""
-    text = unescape_tags(text.strip())
+    """Strip a preamble line, echoed prompt blocks and wrapper tags that small models add around a rewrite."""
+    text = unescape_tags(_ECHOED_BLOCKS_RE.sub("", text.strip(), count=1))
     wrapped = _WRAPPER_RE.match(text)
     if wrapped:
         text = wrapped.group(2)

@@ -18,7 +18,7 @@ from polyphrase.errors import ConfigError, PolyphraseError
 from polyphrase.graph.builder import build_graph
 from polyphrase.graph.context import Context
 from polyphrase.llm import Endpoint, LLMClient
-from polyphrase.local_server import MODEL_NAME, EmbeddedServer, default_cache_dir
+from polyphrase.local_server import MODEL_NAME, REWRITE_SAMPLING, EmbeddedServer, default_cache_dir
 from polyphrase.workers import WorkerSetup, rephrase_in_workers
 from polyphrase.progress import ProgressLine
 from polyphrase.prompts import STYLE_DIR, StyleLibrary
@@ -121,7 +121,7 @@ def open_endpoint(
         EmbeddedServer(cache_dir=cache_dir, threads=args.server_threads, parallel=min(args.concurrency, 2))
     )
     # More requests than server slots would wait inside llama-server, where the client timeout runs.
-    endpoint = Endpoint(server.base_url, args.model or MODEL_NAME, api_key, args.timeout)
+    endpoint = Endpoint(server.base_url, args.model or MODEL_NAME, api_key, args.timeout, rewrite_sampling=REWRITE_SAMPLING)
     return endpoint, server.parallel
 
 

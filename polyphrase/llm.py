@@ -47,6 +47,8 @@ class Endpoint:
     api_key: str = "not-needed"
     timeout_s: float = 600.0
     max_retries: int = 6
+    rewrite_sampling: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """Extra request fields for free-text (rewrite) calls only, such as a server's own sampler settings."""
 
 
 @dataclass
@@ -157,6 +159,7 @@ class LLMClient:
             max_tokens=max_tokens,
             seed=seed,
             prompt_version=prompt_version,
+            sampling=self.endpoint.rewrite_sampling or None,
         )
         cached = self.cache.get(key) if self.cache else None
         if cached is not None:
@@ -169,6 +172,7 @@ class LLMClient:
                     temperature=temperature,
                     max_tokens=max_tokens,
                     seed=seed,
+                    extra_body=self.endpoint.rewrite_sampling or None,
                 )
         except openai.BadRequestError as error:
             raise _classify_bad_request(error) from error

