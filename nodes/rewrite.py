@@ -20,10 +20,10 @@ from polyphrase.tokens import estimate_tokens
 
 # Small models sometimes open with "Here is the rewritten passage:" or wrap the
 # reply in our own tags; both are stripped from the rewrite.
-_PREAMBLE_RE = re.compile(r"^\s*(here is|here's|sure|certainly)[^\n]{0,120}:\s*\n", re.I)
+_PREAMBLE_RE = re.compile(r"^\s*(?:(?:here is|here's|sure|certainly)[^\n]{0,120}:|(?:sure|certainly|of course)[.!])\s*\n", re.I)
 _WRAPPER_RE = re.compile(r"^\s*<(rewrite|source|previous_attempt)>\s*(.*?)\s*</\1>\s*$", re.S | re.I)
 # They also echo the prompt's other blocks before the rewrite.
-_ECHOED_BLOCKS_RE = re.compile(r"^(?:\s*<(keep|feedback|previous_rewrite)>.*?</\1>)+\s*", re.S | re.I)
+_ECHOED_BLOCKS_RE = re.compile(r"^(?:\s*<(feedback|previous_rewrite)>.*?</\1>)+\s*", re.S | re.I)
 
 # A chunk has a few dozen names and quantities at most at the default chunk size.
 _MAX_KEEP_ITEMS = 40
@@ -127,8 +127,9 @@ def _keep_block(masked_source: str) -> str:
     items = list(dict.fromkeys([*(q.surface for q in extract_quantities(masked_source)), *extract_entities(masked_source)]))
     if not items:
         return ""
+    # A plain line, not a tagged block: small models copied a tagged block into their reply.
     listed = "; ".join(items[:_MAX_KEEP_ITEMS])
-    return "Your rewrite must contain each of these, written as here:\n<keep>\n" + escape_tags(listed) + "\n</keep>\n\n"
+    return f"Names and numbers your rewrite must contain, written as here: {escape_tags(listed)}\n\n"
 
 
 def _feedback_block(feedback: str, rejected: str) -> str:

@@ -32,14 +32,14 @@ MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 
 # llama.cpp's DRY sampler for rewrite calls of the embedded model, which
 # otherwise copies long runs of its source. With the penalty window over the
-# whole context, a token that would extend a run of more than 4 tokens already
+# whole context (the server rejects -1 here), a token that would extend a run of more than 4 tokens already
 # in the prompt is penalised, more steeply the longer the run. Digits and
 # punctuation break runs, so numbers, dates and placeholders can be copied.
 REWRITE_SAMPLING = {
     "dry_multiplier": 0.8,
     "dry_base": 1.75,
     "dry_allowed_length": 4,
-    "dry_penalty_last_n": -1,
+    "dry_penalty_last_n": 1 << 16,
     "dry_sequence_breakers": ["\n", ":", "\"", "*", "-", "(", ")", ".", ",", "⟦", "⟧", *"0123456789"],
 }
 MODEL_PARTS = 22

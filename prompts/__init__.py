@@ -153,7 +153,7 @@ def _style_from_file(path: Path) -> Style:
     )
 
 
-_TAG_NAMES = ("source", "previous_rewrite", "previous_attempt", "keep", "feedback", "facts", "rewrite")
+_TAG_NAMES = ("source", "previous_rewrite", "previous_attempt", "feedback", "facts", "rewrite")
 _TAG_RE = re.compile(r"<(/?)(" + "|".join(_TAG_NAMES) + r")\b", re.I)
 _ESCAPED_TAG_RE = re.compile(r"&lt;(/?)(" + "|".join(_TAG_NAMES) + r")\b", re.I)
 

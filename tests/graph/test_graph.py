@@ -78,7 +78,7 @@ def test_first_attempt_lists_names_and_quantities(fake_llm, make_context):
     server = fake_llm()
     _run(make_context(server, style_names=("encyclopedic",)))
     first = [request for request in server.requests if structured_schema_name(request) is None][0]
-    keep = user_message(first).split("<keep>")[1].split("</keep>")[0]
+    keep = user_message(first).split("Names and numbers your rewrite must contain, written as here: ")[1].split("\n")[0]
     for expected in ("330 metres", "1889", "7 million", "Eiffel Tower", "Paris", "Gustave Eiffel"):
         assert expected in keep
 

@@ -18,8 +18,9 @@ def test_clean_rewrite_unescapes_own_tags():
 
 
 def test_clean_rewrite_strips_echoed_blocks():
-    echoed = "<keep>\n7; 1995-03-20; RISC OS\n</keep>\n<feedback>1. Keep it.</feedback>\nThe scheduler yields. (1995-03-20)"
+    echoed = "<previous_rewrite>\nThe task yields.\n</previous_rewrite>\n<feedback>1. Keep it.</feedback>\nThe scheduler yields. (1995-03-20)"
     assert clean_rewrite(echoed) == "The scheduler yields. (1995-03-20)"
-    assert clean_rewrite("<keep>two; 1995-12-14</keep>\n\nnot (x and y)") == "not (x and y)"
+    assert clean_rewrite("<feedback>two; 1995-12-14</feedback>\n\nnot (x and y)") == "not (x and y)"
+    assert clean_rewrite("Certainly.\n\nThe scheduler yields.") == "The scheduler yields."
     # A tag inside the text is content, not an echo.
-    assert clean_rewrite("Use the <keep> tag here.") == "Use the <keep> tag here."
+    assert clean_rewrite("Use the <feedback> tag here.") == "Use the <feedback> tag here."
