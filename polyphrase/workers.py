@@ -77,8 +77,9 @@ def rephrase_in_workers(
     worker process that dies fails the documents it had, and the others go on.
     """
     summary = RunSummary()
-    started = time.monotonic()
     pool = _Pool(setup, workers)
+    # Like rephrase_corpus's, the run time leaves out process start and imports.
+    started = time.monotonic()
     seen: set[str] = set()
 
     def finish(records: list[dict[str, Any]]) -> None:
@@ -130,8 +131,30 @@ class _Pool:
             for index, inbox in enumerate(self._inboxes)
         ]
         self._pending: list[dict[int, Document]] = [{} for _ in range(workers)]
+        started = time.monotonic()
         for process in self._processes:
             process.start()
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+
+    def _wait_until_ready(self) -> None:
+        """Wait for every worker's ready message, sent once it has built its clients and graph."""
+        waiting = set(range(len(self._processes)))
+        while waiting:
+            try:
+                index, _, _ = self._results.get(timeout=_POLL_S)
+            except queue.Empty:
+                dead = [self._processes[index] for index in waiting if self._processes[index].exitcode is not None]
+                if dead:
+                    raise PolyphraseError(
+                        f"worker process {dead[0].name} exited with code {dead[0].exitcode} before it was ready; see the log above"
+                    ) from None
+                continue
+            waiting.discard(index)
 
     @property
     def in_flight(self) -> int:
@@ -197,6 +220,7 @@ def _worker_main(setup: WorkerSetup, inbox: Any, results: Any, index: int, log_l
 async def _serve(setup: WorkerSetup, inbox: Any, results: Any, index: int) -> None:
     context, cache = setup.open()
     rephrase = document_rephraser(build_graph(), context, result_cache=cache)
+    results.put((index, None, None))
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task] = set()
 

@@ -8,7 +8,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from polyphrase.cli import main
+from polyphrase.errors import PolyphraseError
 from polyphrase.corpus import Document, RecordWriter
 from polyphrase.llm import Endpoint
 from polyphrase.workers import WorkerSetup, rephrase_in_workers
@@ -76,3 +79,12 @@ def test_dead_worker_fails_its_documents(fake_llm, tmp_path: Path):
     assert records["doc0"]["error"] == "in:0: worker process exited with code -9"
     assert records["doc1"]["passed"] is True
     assert outcome["summary"].failed_documents == 1
+
+
+def test_worker_start_failure_raises(tmp_path: Path):
+    setup = WorkerSetup(rewriter=Endpoint("http://127.0.0.1:9/v1", "fake-model"), style_dirs=(tmp_path / "missing",))
+    writer = RecordWriter(tmp_path / "out.jsonl")
+    with pytest.raises(PolyphraseError, match="exited with code 1 before it was ready"):
+        rephrase_in_workers(_documents(1), setup, writer, workers=1, concurrency=1)
+    writer.close()
+    assert (tmp_path / "out.jsonl").read_text() == ""
