@@ -23,7 +23,7 @@ from polyphrase.tokens import estimate_tokens
 _PREAMBLE_RE = re.compile(r"^\s*(?:(?:here is|here's|sure|certainly)[^\n]{0,120}:|(?:sure|certainly|of course)[.!])\s*\n", re.I)
 _WRAPPER_RE = re.compile(r"^\s*<(rewrite|source|previous_attempt)>\s*(.*?)\s*</\1>\s*$", re.S | re.I)
 # They also echo the prompt's other blocks before the rewrite.
-_ECHOED_BLOCKS_RE = re.compile(r"^(?:\s*<(feedback|previous_rewrite)>.*?</\1>)+\s*", re.S | re.I)
+_ECHOED_BLOCKS_RE = re.compile(r"^(?:\s*<(feedback|previous_rewrite|previous_attempt)>.*?</\1>)+\s*", re.S | re.I)
 
 # A chunk has a few dozen names and quantities at most at the default chunk size.
 _MAX_KEEP_ITEMS = 40
@@ -123,7 +123,7 @@ def _previous_block(previous: str | None) -> str:
 
 
 def _keep_block(masked_source: str) -> str:
-    """List the quantities and names that the guards will look for, so the model sees them before it writes."""
+    """Return the line listing the quantities and names that the guards look for, shown before the model writes."""
     items = list(dict.fromkeys([*(q.surface for q in extract_quantities(masked_source)), *extract_entities(masked_source)]))
     if not items:
         return ""
@@ -135,16 +135,13 @@ def _keep_block(masked_source: str) -> str:
 def _feedback_block(feedback: str, rejected: str) -> str:
     if not feedback:
         return ""
-    attempt = ""
-    if rejected:
-        attempt = (
-            "Your previous attempt at this passage:\n<previous_attempt>\n"
-            + escape_tags(rejected)
-            + "\n</previous_attempt>\n"
-        )
+    if not rejected:
+        return "Your previous attempt at this passage was rejected. Fix these problems:\n<feedback>\n" + feedback + "\n</feedback>\n\n"
     return (
-        attempt
-        + "Your previous attempt was rejected. Fix these problems and keep the rest of its content:\n<feedback>\n"
+        "Your previous attempt at this passage:\n<previous_attempt>\n"
+        + escape_tags(rejected)
+        + "\n</previous_attempt>\n"
+        + "It was rejected. Fix these problems and keep the rest of its content:\n<feedback>\n"
         + feedback
         + "\n</feedback>\n\n"
     )

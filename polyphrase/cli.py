@@ -55,11 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint.add_argument("--verify-model", help="model for fact checks (default: --model)")
     endpoint.add_argument("--verify-api-key", help="API key for fact checks (default: --api-key)")
     endpoint.add_argument("--concurrency", type=int, default=4, help="documents in flight and LLM requests at once (default: %(default)s)")
-    endpoint.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes that share the documents in flight; more than 1 helps when a fast endpoint leaves one process short of CPU (default: %(default)s)")
+    endpoint.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes that share the documents in flight and the --concurrency request limit, so at most --concurrency; more than 1 helps when a fast endpoint leaves one process short of CPU (default: %(default)s)")
 
     run = parser.add_argument_group("run")
-    run.add_argument("--cache-dir", type=Path, default=None, help="LLM response cache and joined model (default: $XDG_CACHE_HOME/polyphrase or ~/.cache/polyphrase)")
-    run.add_argument("--no-cache", action="store_true", help="call the LLM even when a cached answer exists")
+    run.add_argument("--cache-dir", type=Path, default=None, help="LLM response cache, document result cache and joined model (default: $XDG_CACHE_HOME/polyphrase or ~/.cache/polyphrase)")
+    run.add_argument("--no-cache", action="store_true", help="use and write neither the LLM response cache nor the document result cache")
     run.add_argument("--server-threads", type=int, default=None, help="CPU threads of the embedded server (default: all cores)")
     run.add_argument("--quiet", "-q", action="store_true", help="log warnings and errors only, and show no progress line")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="show a progress line on stderr: documents done, docs/s, tokens/s, pass rate, failures, time left (default: only when stderr is a terminal and --quiet is not given)")
@@ -173,12 +173,17 @@ def _context_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _rephrase_in_workers(args: argparse.Namespace, cache_dir: Path, endpoint: Endpoint, request_concurrency: int) -> int:
+    if args.workers > request_concurrency:
+        raise ConfigError(
+            f"--workers {args.workers} is more than the {request_concurrency} requests the endpoint takes at once; "
+            f"use at most {request_concurrency} workers"
+        )
     setup = WorkerSetup(
         rewriter=endpoint,
         verifier=_verify_endpoint(args, endpoint),
         cache_dir=None if args.no_cache else cache_dir / "llm",
         # The request limit is shared out among the workers, so the endpoint gets no more requests at once than with one.
-        request_concurrency=max(1, request_concurrency // args.workers),
+        request_concurrency=request_concurrency // args.workers,
         style_dirs=tuple(args.styles_dir),
         settings=_context_settings(args),
     )

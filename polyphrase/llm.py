@@ -124,7 +124,7 @@ class LLMClient:
         # per-call rewriting of the request body.
         self._instructor = instructor.AsyncInstructor(
             client=self._openai,
-            create=instructor.patch(create=_traced(self._send_structured), mode=structured_mode),
+            create=instructor.patch(create=self._send_structured, mode=structured_mode),
             mode=structured_mode,
             provider=instructor.Provider.OPENAI,
         )
@@ -138,8 +138,8 @@ class LLMClient:
         )
 
     def fingerprint(self) -> dict[str, str]:
-        """Return the model and structured-output mode, which decide this client's responses, for a cache key."""
-        return {"model": self.endpoint.model, "mode": self._structured_mode.value}
+        """Return the model, structured-output mode and rewrite sampling, which decide this client's responses, for a cache key."""
+        return {"model": self.endpoint.model, "mode": self._structured_mode.value, "sampling": self.endpoint.rewrite_sampling}
 
     async def complete(
         self,
@@ -248,6 +248,11 @@ class LLMClient:
         except openai.APIError as error:
             raise EndpointError(f"LLM call to {self.endpoint.base_url} failed: {error}") from error
 
+        # The value is an instance of the prepared class, built at run time, which pickles and
+        # checkpoints badly, so the caller gets the plain response model with the same fields.
+        value = response_model.model_construct(
+            _fields_set=value.model_fields_set, **{name: getattr(value, name) for name in response_model.model_fields}
+        )
         usage = Usage(calls=1)
         if completion is not None and getattr(completion, "usage", None) is not None:
             usage.prompt_tokens = completion.usage.prompt_tokens or 0
@@ -263,20 +268,27 @@ class LLMClient:
         through `chat.completions.create`, which walks every nested field of the
         messages and the schema on each call. Retries are the SDK's either way.
         """
+        if _tracing_enabled():
+            return await _traced_post(self._openai, body)
         return await self._openai.post("/chat/completions", body=body, cast_to=ChatCompletion)
 
     async def aclose(self) -> None:
         await self._openai.close()
 
 
+_PREPARED: dict[tuple[type[BaseModel], str], type[BaseModel]] = {}
+
+
 def _prepared(response_model: type[ModelT], context: dict[str, Any] | None) -> type[ModelT]:
-    """Return instructor's wrapper class for `response_model` that validates with `context`."""
-    return _prepared_for(response_model, tuple(sorted((context or {}).items())))
+    """Return instructor's wrapper class for `response_model` that validates with `context`, built once per pair."""
+    key = (response_model, json.dumps(context, sort_keys=True, default=repr))
+    if key not in _PREPARED:
+        _PREPARED[key] = _build_prepared(response_model, context or None)
+    return _PREPARED[key]  # type: ignore[return-value]
 
 
-@functools.cache
-def _prepared_for(response_model: type[ModelT], context_items: tuple[tuple[str, Any], ...]) -> type[ModelT]:
-    """Build the wrapper class once per model and validation context.
+def _build_prepared(response_model: type[ModelT], bound_context: dict[str, Any] | None) -> type[ModelT]:
+    """Build the wrapper class of `response_model` that validates with `bound_context`.
 
     instructor renders every message as a Jinja template when it is given a
     context, which would change or reject a source that contains `{{` or `{%`.
@@ -286,7 +298,6 @@ def _prepared_for(response_model: type[ModelT], context_items: tuple[tuple[str, 
     """
     wrapper = instructor.openai_schema(response_model)
     schema = wrapper.model_json_schema()
-    bound_context = dict(context_items) or None
 
     class Prepared(wrapper):  # type: ignore[misc, valid-type]
         @classmethod
@@ -320,13 +331,19 @@ def _classify_bad_request(error: openai.BadRequestError) -> EndpointError:
     return EndpointError(f"LLM endpoint rejected the request: {error}")
 
 
-def _traced(send: SendT) -> SendT:
-    """Return `send` wrapped as a LangSmith LLM run when tracing is enabled, else `send` itself."""
-    try:
-        from langsmith import traceable
-        from langsmith.utils import tracing_is_enabled
-    except ImportError:  # langsmith ships with langchain-core, but stay usable without it
-        return send
-    if not tracing_is_enabled():
-        return send
-    return traceable(run_type="llm", name="structured_output")(send)
+try:
+    from langsmith import traceable
+    from langsmith.utils import tracing_is_enabled as _tracing_enabled
+except ImportError:  # langsmith ships with langchain-core, but stay usable without it
+
+    def _tracing_enabled() -> bool:
+        return False
+
+    def traceable(**_: Any) -> Callable[[SendT], SendT]:
+        return lambda function: function
+
+
+@traceable(run_type="llm", name="structured_output")
+async def _traced_post(client: openai.AsyncOpenAI, body: dict[str, Any]) -> ChatCompletion:
+    """Send a structured-output request as a LangSmith LLM run; only called while tracing is enabled."""
+    return await client.post("/chat/completions", body=body, cast_to=ChatCompletion)

@@ -249,9 +249,11 @@ def document_rephraser(
 def run_fingerprint(graph: CompiledStateGraph, context: Context) -> str:
     """Hash everything except the document that decides a document's results.
 
-    That is the graph's nodes, every setting of `context`, the models, the
-    styles with their versions, and the source of polyphrase itself, so a
-    change of prompt, guard or node code gives new keys.
+    That is the graph's node names, every setting of `context`, the models
+    and rewrite sampling, the styles with their versions, and the source of
+    polyphrase itself, so a change of prompt, guard or node code gives new
+    keys. Code outside polyphrase is not in it: a graph of your own with the
+    same node names needs its own cache folder.
     """
     settings = {
         item.name: getattr(context, item.name)
@@ -268,9 +270,8 @@ def run_fingerprint(graph: CompiledStateGraph, context: Context) -> str:
     )
 
 
-@functools.cache
 def code_fingerprint() -> str:
-    """Hash the Python and prompt files of the installed polyphrase packages."""
+    """Hash the Python and prompt files of the installed polyphrase packages, as they are on disk now."""
     digest = hashlib.sha256()
     folders = {Path(module.__file__).parent for module in (polyphrase, polyphrase.graph, polyphrase.nodes, polyphrase.prompts, polyphrase.schemas)}
     for folder in sorted(folders):

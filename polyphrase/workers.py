@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 # How often the coordinator checks that its workers are alive while it waits for results.
 _POLL_S = 1.0
+# How long idle workers get to exit on their own at the end of a run before they are terminated.
+_EXIT_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class _Pool:
             for index, inbox in enumerate(self._inboxes)
         ]
         self._pending: list[dict[int, Document]] = [{} for _ in range(workers)]
+        self._closed = False
         started = time.monotonic()
         for process in self._processes:
             process.start()
@@ -151,7 +154,7 @@ class _Pool:
                 dead = [self._processes[index] for index in waiting if self._processes[index].exitcode is not None]
                 if dead:
                     raise PolyphraseError(
-                        f"worker process {dead[0].name} exited with code {dead[0].exitcode} before it was ready; see the log above"
+                        f"worker process {dead[0].name} exited with code {dead[0].exitcode} before it was ready; see its error in the log above"
                     ) from None
                 continue
             waiting.discard(index)
@@ -175,7 +178,9 @@ class _Pool:
             index, seq, records = self._results.get(timeout=_POLL_S)
         except queue.Empty:
             return self._fail_dead_workers()
-        self._pending[index].pop(seq, None)
+        if self._pending[index].pop(seq, None) is None:
+            # The document was already failed because its worker looked dead; keep that one record.
+            return []
         return [records]
 
     def _fail_dead_workers(self) -> list[list[dict[str, Any]]]:
@@ -197,13 +202,20 @@ class _Pool:
 
     def close_inboxes(self) -> None:
         """Tell every worker that no more documents come; each exits once its documents are done."""
+        if self._closed:
+            return
+        self._closed = True
         for inbox in self._inboxes:
             inbox.put(None)
 
     def stop(self) -> None:
+        """Let idle workers exit on their own; terminate any that still has documents or does not exit."""
+        if self.in_flight == 0:
+            self.close_inboxes()
+            deadline = time.monotonic() + _EXIT_WAIT_S
+            for process in self._processes:
+                process.join(timeout=max(0.0, deadline - time.monotonic()))
         for process in self._processes:
-            if process.exitcode is None and self.in_flight == 0:
-                process.join(timeout=10)
             if process.exitcode is None:
                 process.terminate()
                 process.join(timeout=10)
@@ -225,7 +237,12 @@ async def _serve(setup: WorkerSetup, inbox: Any, results: Any, index: int) -> No
     tasks: set[asyncio.Task] = set()
 
     async def run_one(seq: int, document: Document) -> None:
-        records = await rephrase(document, seq)
+        try:
+            records = await rephrase(document, seq)
+        except Exception as error:  # noqa: BLE001 - e.g. a cache error; the coordinator waits for every document
+            logger.exception("document %s (%s) failed in worker %d", document.doc_id, document.source, index)
+            message = f"{document.source}: unexpected error in worker {index}: {type(error).__name__}: {error}"
+            records = [failure_record(document.doc_id, seq, document.source, message)]
         results.put((index, seq, records))
 
     try:

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,12 @@ def test_rewrite_sampling_sent_on_text_calls_only(fake_llm):
     text_request, structured_request = server.requests
     assert text_request["dry_multiplier"] == 0.8
     assert "dry_multiplier" not in structured_request
+
+
+def test_structured_value_is_plain_model(fake_llm):
+    server = fake_llm(lambda request: Reply(content=FACTS))
+    result = asyncio.run(
+        _client(server).extract(MESSAGES, FactList, prompt_version="v1", max_tokens=50, context={"max_facts": 3, "tags": ["a"]})
+    )
+    assert type(result.value) is FactList
+    assert pickle.loads(pickle.dumps(result.value)) == result.value
