@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -174,15 +174,9 @@ async def rephrase_corpus(
     slots = asyncio.Semaphore(concurrency)
     tasks: set[asyncio.Task] = set()
     write_errors: list[BaseException] = []
-    # NOTE: like writer.done_ids, this set grows by one id per document.
-    seen: set[str] = set()
     rephrase = document_rephraser(graph, context, result_cache=result_cache)
 
-    def finish(records: list[dict[str, Any]]) -> None:
-        writer.write_document(records)
-        summary.add_records(records)
-        if on_document:
-            on_document(summary)
+    finish = record_writer(writer, summary, on_document)
 
     async def process(document: Document, seq: int) -> None:
         try:
@@ -195,26 +189,17 @@ async def rephrase_corpus(
         if not task.cancelled() and task.exception() is not None:
             write_errors.append(task.exception())
 
-    for seq, item in enumerate(documents):
-        if write_errors:
-            break
-        if item.doc_id in writer.done_ids or item.doc_id in seen:
-            count_skipped(summary, item, seen)
-            if on_document:
-                on_document(summary)
-            continue
-        seen.add(item.doc_id)
-        if isinstance(item, InputFailure):
-            logger.warning("%s: %s", item.source, item.error)
-            try:
-                finish([failure_record(item.doc_id, seq, item.source, f"{item.source}: {item.error}")])
-            except OSError as error:
-                write_errors.append(error)
-            continue
-        await slots.acquire()
-        task = asyncio.create_task(process(item, seq))
-        tasks.add(task)
-        task.add_done_callback(collect)
+    try:
+        for seq, document in new_documents(documents, writer, summary, finish, on_document):
+            if write_errors:
+                break
+            await slots.acquire()
+            task = asyncio.create_task(process(document, seq))
+            tasks.add(task)
+            task.add_done_callback(collect)
+    except OSError as error:
+        # Writing an input failure's record failed; the documents in flight still finish.
+        write_errors.append(error)
 
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -224,7 +209,50 @@ async def rephrase_corpus(
     return summary
 
 
-def count_skipped(summary: RunSummary, item: Document | InputFailure, seen: set[str]) -> None:
+def record_writer(
+    writer: RecordWriter, summary: RunSummary, on_document: Callable[[RunSummary], None] | None
+) -> Callable[[list[dict[str, Any]]], None]:
+    """Return a function that writes one document's records, adds them to `summary` and calls `on_document`."""
+
+    def finish(records: list[dict[str, Any]]) -> None:
+        writer.write_document(records)
+        summary.add_records(records)
+        if on_document:
+            on_document(summary)
+
+    return finish
+
+
+def new_documents(
+    documents: Iterable[Document | InputFailure],
+    writer: RecordWriter,
+    summary: RunSummary,
+    finish: Callable[[list[dict[str, Any]]], None],
+    on_document: Callable[[RunSummary], None] | None,
+) -> Iterator[tuple[int, Document]]:
+    """Yield (input position, document) for each document still to rephrase.
+
+    On the way, an item whose id is already in the output or was already used
+    in this run is counted as skipped, and an input failure gets its record
+    through `finish`. `on_document` is called after each skipped item.
+    """
+    # NOTE: like writer.done_ids, this set grows by one id per document.
+    seen: set[str] = set()
+    for seq, item in enumerate(documents):
+        if item.doc_id in writer.done_ids or item.doc_id in seen:
+            _count_skipped(summary, item, seen)
+            if on_document:
+                on_document(summary)
+            continue
+        seen.add(item.doc_id)
+        if isinstance(item, InputFailure):
+            logger.warning("%s: %s", item.source, item.error)
+            finish([failure_record(item.doc_id, seq, item.source, f"{item.source}: {item.error}")])
+            continue
+        yield seq, item
+
+
+def _count_skipped(summary: RunSummary, item: Document | InputFailure, seen: set[str]) -> None:
     """Count an input item whose id is already in the output or was already used in this run."""
     if item.doc_id in seen:
         logger.warning("%s: skipped, document id %r was already used by an earlier document", item.source, item.doc_id)

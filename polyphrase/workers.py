@@ -28,7 +28,7 @@ from polyphrase.graph.builder import build_graph
 from polyphrase.graph.context import Context
 from polyphrase.llm import Endpoint, LLMClient
 from polyphrase.prompts import STYLE_DIR, StyleLibrary
-from polyphrase.runner import RunSummary, count_skipped, document_rephraser, failure_record
+from polyphrase.runner import RunSummary, document_rephraser, failure_record, new_documents, record_writer
 
 logger = logging.getLogger(__name__)
 
@@ -82,30 +82,14 @@ def rephrase_in_workers(
     pool = _Pool(setup, workers)
     # Like rephrase_corpus's, the run time leaves out process start and imports.
     started = time.monotonic()
-    seen: set[str] = set()
 
-    def finish(records: list[dict[str, Any]]) -> None:
-        writer.write_document(records)
-        summary.add_records(records)
-        if on_document:
-            on_document(summary)
-
+    finish = record_writer(writer, summary, on_document)
     try:
-        for seq, item in enumerate(documents):
-            if item.doc_id in writer.done_ids or item.doc_id in seen:
-                count_skipped(summary, item, seen)
-                if on_document:
-                    on_document(summary)
-                continue
-            seen.add(item.doc_id)
-            if isinstance(item, InputFailure):
-                logger.warning("%s: %s", item.source, item.error)
-                finish([failure_record(item.doc_id, seq, item.source, f"{item.source}: {item.error}")])
-                continue
+        for seq, document in new_documents(documents, writer, summary, finish, on_document):
             while pool.in_flight >= concurrency:
                 for records in pool.wait():
                     finish(records)
-            pool.send(seq, item)
+            pool.send(seq, document)
         pool.close_inboxes()
         while pool.in_flight:
             for records in pool.wait():
