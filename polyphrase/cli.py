@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,10 @@ from polyphrase.graph.builder import build_graph
 from polyphrase.graph.context import Context
 from polyphrase.llm import Endpoint, LLMClient
 from polyphrase.local_server import MODEL_NAME, REWRITE_SAMPLING, EmbeddedServer, default_cache_dir
-from polyphrase.workers import WorkerSetup, rephrase_in_workers
 from polyphrase.progress import ProgressLine
 from polyphrase.prompts import STYLE_DIR, StyleLibrary
 from polyphrase.runner import RunSummary, rephrase_corpus
+from polyphrase.workers import WorkerSetup, rephrase_in_workers
 
 logger = logging.getLogger("polyphrase")
 
@@ -187,9 +188,7 @@ def _rephrase_in_workers(args: argparse.Namespace, cache_dir: Path, endpoint: En
         style_dirs=tuple(args.styles_dir),
         settings=_context_settings(args),
     )
-    writer = RecordWriter(args.output, overwrite=args.overwrite)
-    progress = _progress_line(args)
-    try:
+    with _output(args) as (writer, progress):
         summary = rephrase_in_workers(
             iter_documents(args.input, max_bytes=args.max_document_bytes),
             setup,
@@ -200,11 +199,20 @@ def _rephrase_in_workers(args: argparse.Namespace, cache_dir: Path, endpoint: En
         )
         if progress:
             progress.close(summary)
+    return _print_summary(args, summary)
+
+
+@contextlib.contextmanager
+def _output(args: argparse.Namespace) -> Iterator[tuple[RecordWriter, ProgressLine | None]]:
+    """Open the output file and the progress line the options ask for; end the line and close the file on exit."""
+    writer = RecordWriter(args.output, overwrite=args.overwrite)
+    progress = _progress_line(args)
+    try:
+        yield writer, progress
     finally:
         if progress:
             progress.end_line()
         writer.close()
-    return _print_summary(args, summary)
 
 
 async def _rephrase(
@@ -218,24 +226,20 @@ async def _rephrase(
         verifier = LLMClient(verify_endpoint, cache, max_concurrency=request_concurrency)
 
     context = Context(rewriter=rewriter, verifier=verifier, style_library=library, **_context_settings(args))
-    writer = RecordWriter(args.output, overwrite=args.overwrite)
-    progress = _progress_line(args)
     try:
-        summary = await rephrase_corpus(
-            iter_documents(args.input, max_bytes=args.max_document_bytes),
-            build_graph(),
-            context,
-            writer,
-            concurrency=args.concurrency,
-            on_document=progress.update if progress else None,
-            result_cache=cache,
-        )
-        if progress:
-            progress.close(summary)
+        with _output(args) as (writer, progress):
+            summary = await rephrase_corpus(
+                iter_documents(args.input, max_bytes=args.max_document_bytes),
+                build_graph(),
+                context,
+                writer,
+                concurrency=args.concurrency,
+                on_document=progress.update if progress else None,
+                result_cache=cache,
+            )
+            if progress:
+                progress.close(summary)
     finally:
-        if progress:
-            progress.end_line()
-        writer.close()
         await rewriter.aclose()
         if verifier is not rewriter:
             await verifier.aclose()
