@@ -15,7 +15,7 @@ from polyphrase.graph.context import Context
 from polyphrase.graph.state import State, StyleTrack
 from polyphrase.llm import Usage
 from polyphrase.prompts import escape_tags, load_prompt, unescape_tags
-from polyphrase.protect import PLACEHOLDER_RE, is_protected_only, mask_protected
+from polyphrase.protect import PLACEHOLDER_RE, is_protected_only, mask_protected, split_date_stamps
 from polyphrase.tokens import estimate_tokens
 
 # Small models sometimes open with "Here is the rewritten passage:" or wrap the
@@ -24,6 +24,9 @@ _PREAMBLE_RE = re.compile(r"^\s*(?:(?:here is|here's|sure|certainly)[^\n]{0,120}
 _WRAPPER_RE = re.compile(r"^\s*<(rewrite|source|previous_attempt)>\s*(.*?)\s*</\1>\s*$", re.S | re.I)
 # They also echo the prompt's other blocks before the rewrite.
 _ECHOED_BLOCKS_RE = re.compile(r"^(?:\s*<(feedback|previous_rewrite|previous_attempt)>.*?</\1>)+\s*", re.S | re.I)
+
+# A word: letters, with inner apostrophes ("don't").
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 # A chunk has a few dozen names and quantities at most at the default chunk size.
 _MAX_KEEP_ITEMS = 40
@@ -55,7 +58,8 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
     for index in track.pending:
         masked, _ = mask_protected(state["chunks"][index])
         track.attempts[index] += 1
-        if is_protected_only(masked):
+        body, date_stamps = split_date_stamps(masked)
+        if is_protected_only(body):
             track.rewrites[index] = masked
             track.truncated[index] = False
             continue
@@ -77,9 +81,9 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
                     style_name=style.name,
                     style_instructions=style.instructions,
                     previous=_previous_block(previous),
-                    keep=_keep_block(masked),
+                    keep=_keep_block(body),
                     feedback=_feedback_block(feedback, rejected),
-                    source=escape_tags(masked.strip()),
+                    source=escape_tags(body.strip()),
                 ),
             },
         ]
@@ -88,14 +92,17 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
                 messages,
                 prompt_version=f"{system.version}:{user.version}:{style.version}",
                 temperature=context.rewrite_temperature,
-                max_tokens=int(estimate_tokens(masked) * context.max_output_ratio) + 64,
+                max_tokens=int(estimate_tokens(body) * context.max_output_ratio) + 64,
                 seed=_seed(state["doc_id"], track.style, index, track.attempts[index]),
             )
         except ContextLengthError as error:
             raise ContextLengthError(
                 f"document {state['doc_id']} chunk {index} ({track.style}): {error}; lower --chunk-tokens"
             ) from error
-        track.rewrites[index] = clean_rewrite(result.text)
+        rewrite = restore_dropped_spaces(clean_rewrite(result.text), body)
+        if date_stamps and date_stamps not in rewrite:
+            rewrite = f"{rewrite}\n\n{date_stamps}"
+        track.rewrites[index] = rewrite
         track.truncated[index] = result.truncated
         usage.add(result.usage)
 
@@ -109,6 +116,51 @@ def clean_rewrite(text: str) -> str:
     if wrapped:
         text = wrapped.group(2)
     return _PREAMBLE_RE.sub("", text, count=1).strip()
+
+
+def restore_dropped_spaces(rewrite: str, source: str) -> str:
+    """Split a word of the rewrite that runs together two or three adjacent source words.
+
+    The embedded model's DRY sampling penalises a token that extends a run
+    copied from the source, and the model sometimes dodges it by dropping the
+    space between two words ("restarts another" becomes "restartsanother").
+    A word is split only when the source lacks it and has its parts next to
+    each other, separated by spaces alone.
+    """
+    joined = _joined_source_words(source)
+    if not joined:
+        return rewrite
+
+    def split(match: re.Match[str]) -> str:
+        word = match.group(0)
+        parts = joined.get(word.lower())
+        if parts is None:
+            return word
+        pieces, start = [], 0
+        for part in parts:
+            pieces.append(word[start : start + len(part)])
+            start += len(part)
+        return " ".join(pieces)
+
+    return _WORD_RE.sub(split, rewrite)
+
+
+def _joined_source_words(source: str) -> dict[str, tuple[str, ...]]:
+    """Map each run of 2 or 3 space-separated source words, written without spaces, to its words."""
+    words = [(match.group(0).lower(), match.start(), match.end()) for match in _WORD_RE.finditer(source)]
+    vocabulary = {word for word, _, _ in words}
+    joined: dict[str, tuple[str, ...]] = {}
+    for position in range(len(words) - 1):
+        run = [words[position][0]]
+        for following in range(position + 1, min(position + 3, len(words))):
+            gap = source[words[following - 1][2] : words[following][1]]
+            if not gap or not gap.isspace():
+                break
+            run.append(words[following][0])
+            key = "".join(run)
+            if key not in vocabulary:
+                joined.setdefault(key, tuple(run))
+    return joined
 
 
 def _previous_block(previous: str | None) -> str:

@@ -53,3 +53,25 @@ def missing_placeholders(text: str, spans: dict[str, str]) -> list[str]:
 def is_protected_only(masked: str) -> bool:
     """Return True when nothing but placeholders and whitespace is left to rewrite."""
     return not PLACEHOLDER_RE.sub("", masked).strip()
+
+
+# A line that contains only a date stamp, such as "(1995-03-20)" at the end of
+# a dictionary entry. It dates the entry and has nothing to rephrase.
+_DATE_STAMP_LINE_RE = re.compile(r"^[ \t]*[(\[]?\d{4}(?:-\d{2}){0,2}[)\]]?[ \t]*$")
+
+
+def split_date_stamps(masked: str) -> tuple[str, str]:
+    """Split a chunk into its body and the date-stamp lines that end it.
+
+    The rewrite node sends only the body to the model and puts the date
+    stamps back after the rewrite, so they are kept verbatim. A chunk that is
+    nothing but date stamps returns ("", the stripped chunk).
+    """
+    lines = masked.rstrip().split("\n")
+    end = len(lines)
+    while end > 0 and (_DATE_STAMP_LINE_RE.match(lines[end - 1]) or not lines[end - 1].strip()):
+        end -= 1
+    stamps = "\n".join(line.strip() for line in lines[end:] if line.strip())
+    if not stamps:
+        return masked, ""
+    return "\n".join(lines[:end]).rstrip(), stamps

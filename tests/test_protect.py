@@ -1,4 +1,4 @@
-from polyphrase.protect import is_protected_only, mask_protected, missing_placeholders, unmask
+from polyphrase.protect import is_protected_only, mask_protected, missing_placeholders, split_date_stamps, unmask
 
 
 def test_mask_round_trip():
@@ -23,3 +23,19 @@ def test_missing_placeholders_listed():
 def test_protected_only_chunk():
     masked, _ = mask_protected("```\ncode\n```\n")
     assert is_protected_only(masked)
+
+
+def test_split_date_stamps_takes_trailing_stamp_lines():
+    entry = "bit\n\n   The unit of information.\n\n   [{Jargon File}]\n\n   (2002-01-22)\n"
+    assert split_date_stamps(entry) == ("bit\n\n   The unit of information.\n\n   [{Jargon File}]", "(2002-01-22)")
+    assert split_date_stamps("Text.\n(1995-03-20)\n[1996]\n\n") == ("Text.", "(1995-03-20)\n[1996]")
+
+
+def test_split_date_stamps_leaves_dates_inside_prose():
+    text = "It appeared in 1949.\n(1995-03-20) was a Monday."
+    assert split_date_stamps(text) == (text, "")
+    assert split_date_stamps("(1995-03-20)\nText follows.") == ("(1995-03-20)\nText follows.", "")
+
+
+def test_split_date_stamps_of_a_stamp_only_chunk():
+    assert split_date_stamps("\n  (1995-12-14)\n") == ("", "(1995-12-14)")

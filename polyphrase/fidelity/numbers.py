@@ -100,6 +100,10 @@ _GLUED = rf"(?:(?![{CJK_CHARACTERS}])[^\W_])"
 _NOT_AFTER_WORD = rf"(?<!{_GLUED})"
 _NOT_BEFORE_WORD = rf"(?!{_GLUED})"
 
+# Digits run into a lower-case word by a typo or a dropped space ("to1948"):
+# not reported as a quantity, but they show that the number is there.
+_GLUED_DIGITS = re.compile(r"(?<=[a-z]{2})\d+(?![\d\w])")
+
 # Spaces that may group thousands: space, no-break, thin and narrow no-break.
 _GROUP_SPACE = "[ \u00a0\u2009\u202f]"
 
@@ -267,6 +271,7 @@ def _scan(text: str, decimal_comma: bool) -> tuple[tuple[Quantity, ...], tuple[Q
             evidence.append(Quantity(Decimal(COUNT_WORDS[match.group("count").lower()]), "", surface))
         else:
             reported.append(_read_match(match, surface, decimal_comma))
+    evidence += (Quantity(Decimal(match.group()), "", match.group()) for match in _GLUED_DIGITS.finditer(masked))
     return tuple(reported), tuple(evidence)
 
 

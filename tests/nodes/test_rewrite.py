@@ -1,4 +1,4 @@
-from polyphrase.nodes.rewrite import clean_rewrite
+from polyphrase.nodes.rewrite import clean_rewrite, restore_dropped_spaces
 
 
 def test_clean_rewrite_strips_preamble():
@@ -24,3 +24,26 @@ def test_clean_rewrite_strips_echoed_blocks():
     assert clean_rewrite("Certainly.\n\nThe scheduler yields.") == "The scheduler yields."
     # A tag inside the text is content, not an echo.
     assert clean_rewrite("Use the <feedback> tag here.") == "Use the <feedback> tag here."
+
+
+SCHEDULER = "The task scheduler periodically suspends the running task and restarts another. If a task does not allow itself to be descheduled, others freeze."
+
+
+def test_restore_dropped_spaces_splits_adjacent_source_words():
+    rewrite = "The scheduler restartsanother task; a task that refuses to bedescheduled freezes the rest."
+    assert restore_dropped_spaces(rewrite, SCHEDULER) == (
+        "The scheduler restarts another task; a task that refuses to be descheduled freezes the rest."
+    )
+
+
+def test_restore_dropped_spaces_handles_three_words_and_case():
+    assert restore_dropped_spaces("Tobedescheduled is rare.", "It has to be descheduled.") == "To be descheduled is rare."
+
+
+def test_restore_dropped_spaces_leaves_real_words():
+    # "however" is not two adjacent source words; "another" is itself a source word.
+    source = "How it was ever done, another day."
+    assert restore_dropped_spaces("However, another day came.", source) == "However, another day came."
+    # Words joined across punctuation in the source are not a dropped space.
+    assert restore_dropped_spaces("The taskscheduler ran.", "The task, scheduler ran.") == "The taskscheduler ran."
+    assert restore_dropped_spaces("", SCHEDULER) == ""
