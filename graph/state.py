@@ -32,7 +32,7 @@ class StyleTrack(BaseModel):
     attempts: list[int] = Field(description="Attempts made at each chunk so far.")
     verdicts: list[ChunkVerdict | None] = Field(description="Verdict on the latest rewrite of each chunk.")
     best: list[str | None] = Field(description="The attempt at each chunk with the fewest problems so far.")
-    best_problems: list[int] = Field(description="Problem count of each chunk's best attempt.")
+    best_verdicts: list[ChunkVerdict | None] = Field(description="Verdict on each chunk's best attempt.")
     truncated: list[bool] = Field(description="Whether each chunk's latest rewrite hit the max-tokens limit.")
     pending: list[int] = Field(description="Chunks the next rewrite step redoes, in order.")
     text: str = Field(default="", description="The stitched rewrite of the whole document.")
@@ -45,7 +45,7 @@ class StyleTrack(BaseModel):
             attempts=[0] * chunk_count,
             verdicts=[None] * chunk_count,
             best=[None] * chunk_count,
-            best_problems=[1 << 30] * chunk_count,
+            best_verdicts=[None] * chunk_count,
             truncated=[False] * chunk_count,
             pending=list(range(chunk_count)),
         )
@@ -61,7 +61,7 @@ class StyleResult(BaseModel):
     retried_chunks: int = Field(description="Chunks that needed more than one attempt.")
     fixed_by_retry: int = Field(description="Chunks that failed first and passed after feedback.")
     policy: str | None = Field(default=None, description="The failure policy applied, when a chunk never passed.")
-    verdicts: list[ChunkVerdict] = Field(description="Verdict on the final attempt of each chunk.")
+    verdicts: list[ChunkVerdict] = Field(description="Verdict on the attempt of each chunk that `text` contains.")
 
 
 class InputState(TypedDict):

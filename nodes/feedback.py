@@ -9,9 +9,15 @@ def build_feedback(verdict: ChunkVerdict, style: str, max_copy_overlap: float) -
     """Turn a failed verdict into numbered instructions for the rewriter."""
     lines: list[str] = []
     lines += [f"Keep the placeholder {name} exactly once, unchanged." for name in verdict.missing_placeholders]
-    lines += [f"State the quantity '{value}' as the source does." for value in verdict.missing_numbers]
+    # Worded so that the model states the fact again, not "the quantity 120 is mentioned".
+    lines += [f"Keep {value} in a sentence that says what it counts, measures or dates." for value in verdict.missing_numbers]
     lines += [f"Remove or correct '{value}': the source has no such quantity." for value in verdict.added_numbers]
-    lines += [f"Mention {name}, as the source does." for name in verdict.missing_entities]
+    lines += [f"Keep {name} in a sentence that says what the source says about it." for name in verdict.missing_entities]
+    if verdict.echoes:
+        lines.append(
+            "State the facts themselves. Do not write about 'the text' or 'the source', and do not repeat "
+            f"labels or instructions of this request, as in: {verdict.echoes[0]}"
+        )
     lines += [f"Keep this fact: {fact}." for fact in verdict.missing]
     lines += [f"Correct this to match the source: {fact}." for fact in verdict.contradicted]
     lines += [f"Remove this claim, the source does not support it: {claim}." for claim in verdict.added]

@@ -30,6 +30,8 @@ def build_result(chunks: list[str], track: StyleTrack, policy: FailurePolicy) ->
         text, applied = stitch(chunks, track.rewrites), None
     elif policy == "keep-best":
         text, applied = stitch(chunks, track.best), policy
+        # The record shows the verdicts of the attempts that the text contains.
+        verdicts = [best or latest for best, latest in zip(track.best_verdicts, track.verdicts) if (best or latest) is not None]
     elif policy == "fallback-source":
         kept = [
             rewrite if verdict is not None and verdict.passed else None

@@ -115,9 +115,10 @@ def _record_best_and_requeue(track: StyleTrack, max_attempts: int) -> None:
     """Remember each chunk's best attempt and queue failed chunks that have attempts left."""
     for index in track.pending:
         verdict = track.verdicts[index]
-        if verdict.problem_count < track.best_problems[index]:
+        best = track.best_verdicts[index]
+        if best is None or verdict.problem_count < best.problem_count:
             track.best[index] = track.rewrites[index]
-            track.best_problems[index] = verdict.problem_count
+            track.best_verdicts[index] = verdict
     track.pending = [
         index
         for index in track.pending

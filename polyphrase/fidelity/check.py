@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from polyphrase.errors import EndpointError
+from polyphrase.fidelity.echo import find_echoes
 from polyphrase.fidelity.entities import check_entities
 from polyphrase.fidelity.numbers import check_numbers
 from polyphrase.fidelity.overlap import ngram_overlap
@@ -77,6 +78,7 @@ async def judge_rewrite(
         verdict.missing_numbers = list(numbers.missing)
         verdict.added_numbers = list(numbers.added)
         verdict.missing_entities = list(check_entities(source, rewrite).missing)
+        verdict.echoes = find_echoes(source, rewrite)
     verdict.copy_overlap = round(ngram_overlap(source, rewrite), 4)
 
     if context.check_facts and facts is None:
@@ -137,6 +139,7 @@ def _guard_problems(verdict: ChunkVerdict, max_copy_overlap: float) -> list[str]
     problems += [f"missing quantity: {value}" for value in verdict.missing_numbers]
     problems += [f"quantity not in source: {value}" for value in verdict.added_numbers]
     problems += [f"missing name: {name}" for name in verdict.missing_entities]
+    problems += [f"talks about the source or repeats the prompt: {line}" for line in verdict.echoes]
     if verdict.copy_overlap > max_copy_overlap:
         problems.append(f"too close to the source: {verdict.copy_overlap:.0%} of word 4-grams copied")
     return problems

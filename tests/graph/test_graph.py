@@ -114,6 +114,26 @@ def test_copied_attempt_not_shown_again(fake_llm, make_context):
     assert "<previous_attempt>" not in user_message(retry)
 
 
+def test_talk_about_the_source_fails(fake_llm, make_context):
+    calls = {"text": 0}
+
+    def responder(request):
+        if structured_schema_name(request) is None:
+            calls["text"] += 1
+            if calls["text"] == 1:
+                return Reply(content=faithful_rewrite(request) + "\nGustave Eiffel is mentioned in the text.")
+        return faithful_responder(request)
+
+    server = fake_llm(responder)
+    output = _run(make_context(server, style_names=("encyclopedic",)))
+    result = output["results"][0]
+    assert result.passed
+    assert result.attempts == 2
+    retry = user_message([request for request in server.requests if structured_schema_name(request) is None][1])
+    assert "Do not write about 'the text'" in retry
+    assert "Gustave Eiffel is mentioned in the text." in retry.split("<feedback>")[1]
+
+
 def test_only_failing_chunks_redone(fake_llm, make_context):
     def responder(request):
         if structured_schema_name(request) is None and "Visitors" in user_message(request):
@@ -143,6 +163,29 @@ def test_attempts_bounded_then_policy_applied(fake_llm, make_context):
     assert result.policy == "keep-best"
     assert result.text.startswith("Something else entirely")
     assert server.count("text") == 4
+
+
+def test_keep_best_reports_verdict_of_kept_attempt(fake_llm, make_context):
+    # The first attempt lacks one quantity; the later ones lack three.
+    replies = [
+        "Gustave Eiffel's company built a Paris tower, the Eiffel Tower, which opened in 1889 and is 330 metres tall.",
+        "Gustave Eiffel's company built a tower in Paris: the Eiffel Tower.",
+        "Gustave Eiffel's company built the Eiffel Tower, a tower in Paris.",
+    ]
+
+    def responder(request):
+        if structured_schema_name(request) is None:
+            return Reply(content=replies.pop(0))
+        return faithful_responder(request)
+
+    first = replies[0]
+    server = fake_llm(responder)
+    output = _run(make_context(server, style_names=("encyclopedic",), max_attempts=3))
+    result = output["results"][0]
+    assert result.policy == "keep-best"
+    assert result.text.strip() == first
+    assert [verdict.attempt for verdict in result.verdicts] == [1]
+    assert result.verdicts[0].missing_numbers == ["7 million"]
 
 
 def test_fallback_source_policy(fake_llm, make_context):
