@@ -22,6 +22,8 @@ from polyphrase.tokens import estimate_tokens
 # reply in our own tags; both are stripped from the rewrite.
 _PREAMBLE_RE = re.compile(r"^\s*(?:(?:here is|here's|sure|certainly)[^\n]{0,120}:|(?:sure|certainly|of course)[.!])\s*\n", re.I)
 _WRAPPER_RE = re.compile(r"^\s*<(rewrite|source|previous_attempt)>\s*(.*?)\s*</\1>\s*$", re.S | re.I)
+# Or they open the rewrite itself with "Certainly, the bit is ...".
+_OPENER_RE = re.compile(r"^(?:certainly|sure|of course),\s+(?=[^\W\d_])", re.I)
 # They also echo the prompt's other blocks before the rewrite.
 _ECHOED_BLOCKS_RE = re.compile(r"^(?:\s*<(feedback|previous_rewrite|previous_attempt)>.*?</\1>)+\s*", re.S | re.I)
 
@@ -115,7 +117,11 @@ def clean_rewrite(text: str) -> str:
     wrapped = _WRAPPER_RE.match(text)
     if wrapped:
         text = wrapped.group(2)
-    return _PREAMBLE_RE.sub("", text, count=1).strip()
+    text = _PREAMBLE_RE.sub("", text, count=1).strip()
+    opener = _OPENER_RE.match(text)
+    if opener:
+        text = text[opener.end()].upper() + text[opener.end() + 1 :]
+    return text
 
 
 def restore_dropped_spaces(rewrite: str, source: str) -> str:

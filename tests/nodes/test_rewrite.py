@@ -13,6 +13,11 @@ def test_clean_rewrite_keeps_plain_text():
     assert clean_rewrite("  Sure enough, it rained.  ") == "Sure enough, it rained."
 
 
+def test_clean_rewrite_strips_opener():
+    assert clean_rewrite("Certainly, the bit is a unit.") == "The bit is a unit."
+    assert clean_rewrite("Of course, 2 bits make a pair.") == "Of course, 2 bits make a pair."
+
+
 def test_clean_rewrite_unescapes_own_tags():
     assert clean_rewrite("Quote: &lt;source&gt;") == "Quote: <source&gt;"
 
