@@ -39,3 +39,53 @@ def test_split_date_stamps_leaves_dates_inside_prose():
 
 def test_split_date_stamps_of_a_stamp_only_chunk():
     assert split_date_stamps("\n  (1995-12-14)\n") == ("", "(1995-12-14)")
+
+
+FOLDOC_ENTRY = (
+    "DeMorgan's theorem\n\n"
+    "   A logical theorem about complements.  In symbols:\n\n"
+    "    not (x and y) = (not x) or (not y)\n"
+    "    not (x or y)  = (not x) and (not y)\n\n"
+    "   A programmer might use this to re-write\n\n"
+    "    if (!foo && !bar) ...\n"
+    "   as\n"
+    "    if (!(foo || bar)) ...\n\n"
+    "   thus saving one operator application.\n"
+)
+
+
+def test_indented_code_in_plain_text_masked():
+    masked, spans = mask_protected(FOLDOC_ENTRY)
+    assert list(spans.values()) == [
+        "    not (x and y) = (not x) or (not y)\n    not (x or y)  = (not x) and (not y)",
+        "    if (!foo && !bar) ...",
+        "    if (!(foo || bar)) ...",
+    ]
+    assert "   as\n⟦CODE3⟧\n" in masked
+    assert unmask(masked, spans) == FOLDOC_ENTRY
+
+
+def test_markdown_indented_code_block_masked():
+    text = "Install it:\n\n    pip install polyphrase\n    polyphrase --help\n\nThen run it.\n"
+    masked, spans = mask_protected(text)
+    assert masked == "Install it:\n\n⟦CODE1⟧\n\nThen run it.\n"
+    assert spans == {"⟦CODE1⟧": "    pip install polyphrase\n    polyphrase --help"}
+
+
+def test_indented_prose_not_masked():
+    cases = [
+        # A list item's continuation, even with a link in it.
+        "* See the [Debian\n  Handbook](https://www.debian.org/doc/).\n* Next item.\n",
+        # The body of an RST note.
+        "Text.\n\n.. note::\n\n    Be very careful and do not use this (ever) in production.\n",
+        # A paragraph indented a little deeper, with no code symbol on every line.
+        "First paragraph here.\n\n  An indented paragraph\n  of plain prose.\n\nLast one.\n",
+    ]
+    for text in cases:
+        assert mask_protected(text) == (text, {})
+
+
+def test_rst_code_directive_body_masked():
+    text = "Example.\n\n.. code-block:: python\n\n    print(1)\n"
+    masked, spans = mask_protected(text)
+    assert spans == {"⟦CODE1⟧": "    print(1)"}
