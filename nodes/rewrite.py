@@ -15,7 +15,7 @@ from polyphrase.graph.context import Context
 from polyphrase.graph.state import State, StyleTrack
 from polyphrase.llm import Usage
 from polyphrase.prompts import escape_tags, load_prompt, unescape_tags
-from polyphrase.protect import PLACEHOLDER_RE, is_protected_only, mask_protected, split_date_stamps
+from polyphrase.protect import PLACEHOLDER_RE, is_protected_only, mask_protected, split_end_matter
 from polyphrase.tokens import estimate_tokens
 
 # Small models sometimes open with "Here is the rewritten passage:" or wrap the
@@ -60,7 +60,7 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
     for index in track.pending:
         masked, _ = mask_protected(state["chunks"][index])
         track.attempts[index] += 1
-        body, date_stamps = split_date_stamps(masked)
+        body, end_matter = split_end_matter(masked)
         if is_protected_only(body):
             track.rewrites[index] = masked
             track.truncated[index] = False
@@ -102,8 +102,9 @@ async def _rewrite_track(state: State, track: StyleTrack, context: Context) -> t
                 f"document {state['doc_id']} chunk {index} ({track.style}): {error}; lower --chunk-tokens"
             ) from error
         rewrite = restore_dropped_spaces(clean_rewrite(result.text), body)
-        if date_stamps and date_stamps not in rewrite:
-            rewrite = f"{rewrite}\n\n{date_stamps}"
+        missing_end_matter = [line for line in end_matter if line not in rewrite]
+        if missing_end_matter:
+            rewrite = "\n\n".join([rewrite, *missing_end_matter])
         track.rewrites[index] = rewrite
         track.truncated[index] = result.truncated
         usage.add(result.usage)

@@ -116,23 +116,23 @@ def is_protected_only(masked: str) -> bool:
     return not PLACEHOLDER_RE.sub("", masked).strip()
 
 
-# A line that contains only a date stamp, such as "(1995-03-20)" at the end of
-# a dictionary entry. It dates the entry and has nothing to rephrase.
-_DATE_STAMP_LINE_RE = re.compile(r"^[ \t]*[(\[]?\d{4}(?:-\d{2}){0,2}[)\]]?[ \t]*$")
+# Lines that close an entry without anything to rephrase: a date stamp such as
+# "(1995-03-20)", or a bracketed source reference such as "[{Jargon File}]".
+_END_MATTER_LINE_RE = re.compile(r"^[ \t]*(?:[(\[]?\d{4}(?:-\d{2}){0,2}[)\]]?|\[[^\[\]\n]{1,80}\])[ \t]*$")
 
 
-def split_date_stamps(masked: str) -> tuple[str, str]:
-    """Split a chunk into its body and the date-stamp lines that end it.
+def split_end_matter(masked: str) -> tuple[str, list[str]]:
+    """Split a chunk into its body and the date-stamp and reference lines that end it.
 
-    The rewrite node sends only the body to the model and puts the date
-    stamps back after the rewrite, so they are kept verbatim. A chunk that is
-    nothing but date stamps returns ("", the stripped chunk).
+    The rewrite node sends only the body to the model and puts these lines
+    back after the rewrite, so they are kept verbatim. A chunk that has
+    nothing else returns an empty body.
     """
     lines = masked.rstrip().split("\n")
     end = len(lines)
-    while end > 0 and (_DATE_STAMP_LINE_RE.match(lines[end - 1]) or not lines[end - 1].strip()):
+    while end > 0 and (_END_MATTER_LINE_RE.match(lines[end - 1]) or not lines[end - 1].strip()):
         end -= 1
-    stamps = "\n".join(line.strip() for line in lines[end:] if line.strip())
-    if not stamps:
-        return masked, ""
-    return "\n".join(lines[:end]).rstrip(), stamps
+    end_matter = [line.strip() for line in lines[end:] if line.strip()]
+    if not end_matter:
+        return masked, []
+    return "\n".join(lines[:end]).rstrip(), end_matter

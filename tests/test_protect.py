@@ -1,4 +1,4 @@
-from polyphrase.protect import is_protected_only, mask_protected, missing_placeholders, split_date_stamps, unmask
+from polyphrase.protect import is_protected_only, mask_protected, missing_placeholders, split_end_matter, unmask
 
 
 def test_mask_round_trip():
@@ -25,20 +25,25 @@ def test_protected_only_chunk():
     assert is_protected_only(masked)
 
 
-def test_split_date_stamps_takes_trailing_stamp_lines():
+def test_split_end_matter_takes_closing_stamps_and_references():
     entry = "bit\n\n   The unit of information.\n\n   [{Jargon File}]\n\n   (2002-01-22)\n"
-    assert split_date_stamps(entry) == ("bit\n\n   The unit of information.\n\n   [{Jargon File}]", "(2002-01-22)")
-    assert split_date_stamps("Text.\n(1995-03-20)\n[1996]\n\n") == ("Text.", "(1995-03-20)\n[1996]")
+    assert split_end_matter(entry) == ("bit\n\n   The unit of information.", ["[{Jargon File}]", "(2002-01-22)"])
+    assert split_end_matter("Text.\n(1995-03-20)\n[1996]\n\n") == ("Text.", ["(1995-03-20)", "[1996]"])
 
 
-def test_split_date_stamps_leaves_dates_inside_prose():
-    text = "It appeared in 1949.\n(1995-03-20) was a Monday."
-    assert split_date_stamps(text) == (text, "")
-    assert split_date_stamps("(1995-03-20)\nText follows.") == ("(1995-03-20)\nText follows.", "")
+def test_split_end_matter_leaves_prose():
+    cases = [
+        "It appeared in 1949.\n(1995-03-20) was a Monday.",
+        "(1995-03-20)\nText follows.",
+        "Text.\n[a note that runs on] and continues.",
+        "Text ends (or both).",
+    ]
+    for text in cases:
+        assert split_end_matter(text) == (text, [])
 
 
-def test_split_date_stamps_of_a_stamp_only_chunk():
-    assert split_date_stamps("\n  (1995-12-14)\n") == ("", "(1995-12-14)")
+def test_split_end_matter_of_a_stamp_only_chunk():
+    assert split_end_matter("\n  (1995-12-14)\n") == ("", ["(1995-12-14)"])
 
 
 FOLDOC_ENTRY = (

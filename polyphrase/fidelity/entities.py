@@ -10,7 +10,9 @@ The first word of a sentence is capitalised anyway, so a name that starts a
 sentence needs more evidence. A one-word name counts only when the text also
 capitalises it in mid-sentence ("Armstrong ... with Armstrong"), and the first
 word of a longer run is dropped when the text also writes it in lower case.
-Lines written wholly in capitals (headings) give no names.
+Lines written wholly in capitals are headings and give no names, and so are
+title-case lines after a blank line (every word capitalised but "of", "the"
+and the like, with at least three capitalised words of four or more letters).
 
 The guard is a warning: it misses names written in lower case and reads some
 capitalised common nouns ("Moon", "President") as names.
@@ -86,7 +88,28 @@ _ATTRIBUTIVE = re.compile(r"([A-Z][^\W\d_-]{2,})-[a-z]+")
 _ACRONYM = re.compile(r"[A-Z]{2,6}s?|(?:[A-Z]\.){2,6}")
 _ROMAN_NUMERAL = re.compile(r"[IVX]{2,5}")
 _SENTENCE_BREAK = re.compile(r"[.!?:\"“”(\[|]|\n\s*\n|\n\s*(?:[#*+>|-]|\d+[.)])|^\s*[#*+>-]")
+_LINE_WRAP = re.compile(r"[ \t]*\n[ \t]*")
 _UPPER_LINE = re.compile(r"^[^a-z]*[A-Z]{2,}[^a-z]*[A-Z]{2,}[^a-z]*$", re.MULTILINE)
+_WORD = re.compile(r"[^\W\d_]+")
+# Words that title case leaves in lower case.
+_TITLE_SMALL_WORDS = frozenset("a an and as at but by for from in into nor of on or the to vs with".split())
+
+
+def _blank_headings(text: str) -> str:
+    """Blank out lines in capitals, and title-case lines that follow a blank line ("The Deck Towards the End")."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        words = _WORD.findall(line)
+        capitalised = [word for word in words if word[0].isupper() and len(word) >= 4]
+        title_case = (
+            (index == 0 or not lines[index - 1].strip())
+            and len(line) <= 100
+            and len(capitalised) >= 3
+            and all(word[0].isupper() or word in _TITLE_SMALL_WORDS for word in words)
+        )
+        if title_case or _UPPER_LINE.fullmatch(line):
+            lines[index] = " " * len(line)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +129,7 @@ def extract_entities(text: str) -> list[str]:
 # A source chunk is compared with every style and attempt, so its names and index are kept for reuse.
 @functools.lru_cache(maxsize=256)
 def _extract_entities(text: str) -> tuple[str, ...]:
-    masked = _UPPER_LINE.sub(lambda match: " " * len(match.group()), text)
+    masked = _blank_headings(text)
     tokens = _tokenize(masked)
     mid_sentence_capitals = {t.word for t in tokens if not t.sentence_start and _is_capitalised(t.word)}
     lower_words = {t.word for t in tokens if t.word.islower()}
@@ -189,14 +212,15 @@ def _is_name_word(word: str) -> bool:
 
 
 def _joins(text: str, left: _Token, right: _Token) -> bool:
-    """Tell whether two tokens are adjacent parts of one name: one space apart, or after an initial or "St.".
+    """Tell whether two tokens are adjacent parts of one name: one space or one line break apart, or after an initial or "St.".
 
     A possessive ends a name, so "Egypt's Prime Minister" gives "Egypt" and "Prime Minister".
+    A line break joins because wrapped text splits names ("Microsoft\n   Windows").
     """
     if left.possessive:
         return False
     gap = text[left.end : right.start]
-    if gap in (" ", "\u00a0"):
+    if gap in (" ", "\u00a0") or _LINE_WRAP.fullmatch(gap):
         return True
     return gap == ". " and (_is_initial(left.word) or left.word.lower() in _ABBREVIATIONS)
 

@@ -155,3 +155,19 @@ def test_check_faithful_paraphrase() -> None:
 def test_pronoun_contractions_not_names():
     source = '"Strike nothing. If I had poles, I\'d sway them up now," said Ahab.'
     assert check_entities(source, "Ahab refused to strike anything.").missing == []
+
+
+def test_name_wrapped_across_lines_is_one_name() -> None:
+    text = "It is used in {RISC OS}, {Microsoft\n   Windows} and {Macintosh}."
+    assert "Microsoft Windows" in extract_entities(text)
+    assert check_entities(text, "It runs on RISC OS, Windows and the Macintosh.").missing == []
+
+
+def test_title_case_heading_gives_no_names() -> None:
+    text = "CHAPTER 120. The Deck Towards the End of the First Night Watch. Ahab\n\n\"Sir!—in God's name!—sir?\""
+    assert extract_entities(text) == ["God"]
+
+
+def test_title_case_line_inside_paragraph_gives_names() -> None:
+    text = "Cooperative multitasking is used in RISC OS and\nWindows and Macintosh System 7."
+    assert "Macintosh System" in extract_entities(text)

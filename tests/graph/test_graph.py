@@ -244,15 +244,15 @@ def test_code_block_kept_verbatim(fake_llm, make_context):
     assert all("ls -la" not in user_message(request) for request in server.requests)
 
 
-def test_closing_date_stamp_kept_verbatim(fake_llm, make_context):
-    text = "cooperative multitasking\n\n   Tasks give up the processor to let 3 other tasks run.\n\n   (1995-03-20)\n"
+def test_end_matter_kept_verbatim(fake_llm, make_context):
+    text = "cooperative multitasking\n\n   Tasks give up the processor to let 3 other tasks run.\n\n   [{Jargon File}]\n\n   (1995-03-20)\n"
     server = fake_llm()
     output = _run(make_context(server, style_names=("encyclopedic",)), text=text)
     result = output["results"][0]
     assert result.passed
-    assert result.text.rstrip().endswith("\n\n(1995-03-20)")
-    rewrites = [request for request in server.requests if structured_schema_name(request) is None]
-    assert all("1995" not in user_message(request) for request in rewrites)
+    assert result.text.rstrip().endswith("\n\n[{Jargon File}]\n\n(1995-03-20)")
+    rewrites = [user_message(request) for request in server.requests if structured_schema_name(request) is None]
+    assert all("1995" not in message and "Jargon" not in message for message in rewrites)
 
 
 def test_injected_instructions_stay_data(fake_llm, make_context):
