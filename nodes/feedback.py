@@ -18,6 +18,8 @@ def build_feedback(verdict: ChunkVerdict, style: str, max_copy_overlap: float) -
             "State the facts themselves. Do not write about 'the text' or 'the source', and do not repeat "
             f"labels or instructions of this request, as in: {verdict.echoes[0]}"
         )
+    if verdict.repeated_share:
+        lines.append("Your rewrite repeats itself. State each fact once and stop when the source's facts are covered.")
     lines += [f"Keep this fact: {fact}." for fact in verdict.missing]
     lines += [f"Correct this to match the source: {fact}." for fact in verdict.contradicted]
     lines += [f"Remove this claim, the source does not support it: {claim}." for claim in verdict.added]

@@ -19,6 +19,7 @@ class ChunkVerdict(BaseModel):
     missing_entities: list[str] = Field(default_factory=list, description="Named entities of the source absent from the rewrite.")
     missing_placeholders: list[str] = Field(default_factory=list, description="Code or math placeholders the rewrite lost.")
     echoes: list[str] = Field(default_factory=list, description="Lines that talk about the source or repeat the prompt, which the source lacks.")
+    repeated_share: float = Field(default=0.0, description="Share of the rewrite's word 4-grams that repeat earlier ones, when it fails as looping; else 0.0.")
     copy_overlap: float = Field(default=0.0, description="Share of the rewrite's word 4-grams found in the source.")
     problems: list[str] = Field(default_factory=list, description="Every failed check, one line each.")
     feedback: str = Field(default="", description="Instructions for the next attempt; empty when passed.")

@@ -12,7 +12,7 @@ from polyphrase.errors import EndpointError
 from polyphrase.fidelity.echo import find_echoes
 from polyphrase.fidelity.entities import check_entities
 from polyphrase.fidelity.numbers import check_numbers
-from polyphrase.fidelity.overlap import ngram_overlap
+from polyphrase.fidelity.overlap import is_looping, ngram_overlap, repeated_share
 from polyphrase.graph.context import Context
 from polyphrase.llm import Usage
 from polyphrase.nodes.feedback import build_feedback
@@ -79,6 +79,8 @@ async def judge_rewrite(
         verdict.added_numbers = list(numbers.added)
         verdict.missing_entities = list(check_entities(source, rewrite).missing)
         verdict.echoes = find_echoes(source, rewrite)
+        if is_looping(source, rewrite):
+            verdict.repeated_share = round(repeated_share(rewrite), 4)
     verdict.copy_overlap = round(ngram_overlap(source, rewrite), 4)
 
     if context.check_facts and facts is None:
@@ -140,6 +142,8 @@ def _guard_problems(verdict: ChunkVerdict, max_copy_overlap: float) -> list[str]
     problems += [f"quantity not in source: {value}" for value in verdict.added_numbers]
     problems += [f"missing name: {name}" for name in verdict.missing_entities]
     problems += [f"talks about the source or repeats the prompt: {line}" for line in verdict.echoes]
+    if verdict.repeated_share:
+        problems.append(f"repeats itself: {verdict.repeated_share:.0%} of word 4-grams repeat earlier ones")
     if verdict.copy_overlap > max_copy_overlap:
         problems.append(f"too close to the source: {verdict.copy_overlap:.0%} of word 4-grams copied")
     return problems

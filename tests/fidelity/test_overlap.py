@@ -1,6 +1,6 @@
 import pytest
 
-from polyphrase.fidelity.overlap import CopyCheck, check_copy, ngram_overlap, pairwise_overlap, tokenize
+from polyphrase.fidelity.overlap import CopyCheck, check_copy, is_looping, ngram_overlap, pairwise_overlap, repeated_share, tokenize
 
 
 def test_tokenize_words() -> None:
@@ -111,3 +111,19 @@ def test_pairwise_identical() -> None:
 
 def test_pairwise_no_ngrams() -> None:
     assert pairwise_overlap("", "") == 0.0
+
+
+def test_repeated_share_counts_repeats_of_earlier_ngrams() -> None:
+    # 18 tokens give 15 4-grams; "it can be used" and "can be used in" each come back twice.
+    text = "It can be used in A. It can be used in B. It can be used in C."
+    assert repeated_share(text) == pytest.approx(4 / 15)
+    assert repeated_share("A bit holds one of two values.") == 0.0
+    assert repeated_share("too short") == 0.0
+
+
+def test_is_looping_compares_with_the_source() -> None:
+    looping = "It can be used in A. It can be used in B. It can be used in C."
+    assert is_looping("A tool with three uses: A, B and C.", looping)
+    # A source that repeats itself as much allows the same in its rewrite.
+    assert not is_looping(looping, looping)
+    assert not is_looping("Any source.", "A bit holds one of two values, 0 or 1.")

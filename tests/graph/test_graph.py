@@ -134,6 +134,26 @@ def test_talk_about_the_source_fails(fake_llm, make_context):
     assert "Gustave Eiffel is mentioned in the text." in retry.split("<feedback>")[1]
 
 
+def test_looping_rewrite_fails(fake_llm, make_context):
+    calls = {"text": 0}
+
+    def responder(request):
+        if structured_schema_name(request) is None:
+            calls["text"] += 1
+            if calls["text"] == 1:
+                loop = " ".join(f"The tower can be seen from district {name}." for name in "ABCDEFGH")
+                return Reply(content=faithful_rewrite(request) + " " + loop)
+        return faithful_responder(request)
+
+    server = fake_llm(responder)
+    output = _run(make_context(server, style_names=("encyclopedic",)))
+    result = output["results"][0]
+    assert result.passed
+    assert result.attempts == 2
+    retry = user_message([request for request in server.requests if structured_schema_name(request) is None][1])
+    assert "Your rewrite repeats itself." in retry
+
+
 def test_only_failing_chunks_redone(fake_llm, make_context):
     def responder(request):
         if structured_schema_name(request) is None and "Visitors" in user_message(request):
