@@ -35,8 +35,10 @@ MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 # whole context (the server rejects -1 here), a token that would extend a run of more than 4 tokens already
 # in the prompt is penalised, more steeply the longer the run. Digits and
 # punctuation break runs, so numbers, dates and placeholders can be copied.
-# NOTE: on the sample the penalty also made the model drop spaces to dodge a copied run
-# ("restartsanother", "bedescheduled"); the guards do not catch such merged words.
+# The model sometimes dodges the penalty by dropping a space ("restartsanother"),
+# which the rewrite node repairs (see restore_dropped_spaces).
+# NOTE: in text with many short clauses the breakers reset runs so often that the
+# model still copies; on the sample's FOLDOC entries some rewrites copied 60-90%.
 REWRITE_SAMPLING = {
     "dry_multiplier": 0.8,
     "dry_base": 1.75,
