@@ -114,43 +114,36 @@ def test_copied_attempt_not_shown_again(fake_llm, make_context):
     assert "<previous_attempt>" not in user_message(retry)
 
 
-def test_talk_about_the_source_fails(fake_llm, make_context):
+def _retry_after_spoiled_first_rewrite(fake_llm, make_context, addition: str) -> tuple[object, str]:
+    """Run the graph with `addition` appended to the first rewrite only; return the result and the retry's message."""
     calls = {"text": 0}
 
     def responder(request):
         if structured_schema_name(request) is None:
             calls["text"] += 1
             if calls["text"] == 1:
-                return Reply(content=faithful_rewrite(request) + "\nGustave Eiffel is mentioned in the text.")
+                return Reply(content=faithful_rewrite(request) + "\n" + addition)
         return faithful_responder(request)
 
     server = fake_llm(responder)
     output = _run(make_context(server, style_names=("encyclopedic",)))
-    result = output["results"][0]
+    retry = user_message([request for request in server.requests if structured_schema_name(request) is None][1])
+    return output["results"][0], retry
+
+
+def test_talk_about_the_source_fails(fake_llm, make_context):
+    result, retry = _retry_after_spoiled_first_rewrite(fake_llm, make_context, "Gustave Eiffel is mentioned in the text.")
     assert result.passed
     assert result.attempts == 2
-    retry = user_message([request for request in server.requests if structured_schema_name(request) is None][1])
     assert "Do not write about 'the text'" in retry
     assert "Gustave Eiffel is mentioned in the text." in retry.split("<feedback>")[1]
 
 
 def test_looping_rewrite_fails(fake_llm, make_context):
-    calls = {"text": 0}
-
-    def responder(request):
-        if structured_schema_name(request) is None:
-            calls["text"] += 1
-            if calls["text"] == 1:
-                loop = " ".join(f"The tower can be seen from district {name}." for name in "ABCDEFGH")
-                return Reply(content=faithful_rewrite(request) + " " + loop)
-        return faithful_responder(request)
-
-    server = fake_llm(responder)
-    output = _run(make_context(server, style_names=("encyclopedic",)))
-    result = output["results"][0]
+    loop = " ".join(f"The tower can be seen from district {name}." for name in "ABCDEFGH")
+    result, retry = _retry_after_spoiled_first_rewrite(fake_llm, make_context, loop)
     assert result.passed
     assert result.attempts == 2
-    retry = user_message([request for request in server.requests if structured_schema_name(request) is None][1])
     assert "Your rewrite repeats itself." in retry
 
 
