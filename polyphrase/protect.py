@@ -9,6 +9,7 @@ never retypes code or formulas.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 PLACEHOLDER_RE = re.compile(r"⟦(CODE|MATH)(\d+)⟧")
@@ -65,17 +66,19 @@ def _mask_indented_code(text: str, add_span: Callable[[str], str]) -> str:
     and the first line of the text are never code.
     """
     lines = text.split("\n")
-    widths = [_indent_width(line) for line in lines if line.strip()]
+    widths = Counter(_indent_width(line) for line in lines if line.strip())
     if not widths:
         return text
-    base = max(set(widths), key=lambda width: (widths.count(width), -width))
+    base = max(widths, key=lambda width: (widths[width], -width))
 
     masked: list[str] = []
+    lead = ""  # the last non-blank line before `index`
     index = 0
     while index < len(lines):
         line = lines[index]
         if not line.strip() or _indent_width(line) <= base or _LIST_MARKER_RE.match(line) or index == 0:
             masked.append(line)
+            lead = line if line.strip() else lead
             index += 1
             continue
 
@@ -84,7 +87,6 @@ def _mask_indented_code(text: str, add_span: Callable[[str], str]) -> str:
             end += 1
         block = lines[index:end]
         previous = lines[index - 1]
-        lead = next((earlier for earlier in reversed(lines[:index]) if earlier.strip()), "")
         after_break = not previous.strip() or previous.rstrip().endswith(":")
         deep = min(_indent_width(block_line) for block_line in block) >= base + 4
         # A list item's continuation and the body of an RST directive such as ".. note::" are prose.
@@ -93,6 +95,7 @@ def _mask_indented_code(text: str, add_span: Callable[[str], str]) -> str:
             masked.append(add_span("\n".join(block)))
         else:
             masked.extend(block)
+        lead = block[-1]
         index = end
     return "\n".join(masked)
 
