@@ -37,8 +37,8 @@ MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 # punctuation break runs, so numbers, dates and placeholders can be copied.
 # The model sometimes dodges the penalty by dropping a space ("restartsanother"),
 # which the rewrite node repairs (see restore_dropped_spaces).
-# NOTE: in text with many short clauses the breakers reset runs so often that the
-# model still copies; on the sample's FOLDOC entries some rewrites copied 60-90%.
+# NOTE: in text with many short clauses the breakers reset runs often, so the model
+# still copies. On the sample's FOLDOC entries some rewrites copied 60-90%.
 REWRITE_SAMPLING = {
     "dry_multiplier": 0.8,
     "dry_base": 1.75,

@@ -25,13 +25,13 @@ def test_protected_only_chunk():
     assert is_protected_only(masked)
 
 
-def test_split_end_matter_takes_closing_stamps_and_references():
+def test_end_matter_stamps_and_references():
     entry = "bit\n\n   The unit of information.\n\n   [{Jargon File}]\n\n   (2002-01-22)\n"
     assert split_end_matter(entry) == ("bit\n\n   The unit of information.", ["[{Jargon File}]", "(2002-01-22)"])
     assert split_end_matter("Text.\n(1995-03-20)\n[1996]\n\n") == ("Text.", ["(1995-03-20)", "[1996]"])
 
 
-def test_split_end_matter_leaves_prose():
+def test_end_matter_leaves_prose():
     cases = [
         "It appeared in 1949.\n(1995-03-20) was a Monday.",
         "(1995-03-20)\nText follows.",
@@ -42,7 +42,7 @@ def test_split_end_matter_leaves_prose():
         assert split_end_matter(text) == (text, [])
 
 
-def test_split_end_matter_of_a_stamp_only_chunk():
+def test_end_matter_only_chunk():
     assert split_end_matter("\n  (1995-12-14)\n") == ("", ["(1995-12-14)"])
 
 

@@ -1,8 +1,8 @@
 """Echo guard: find text in a rewrite that talks about the source or repeats the prompt.
 
-Given feedback such as "Mention Deck, as the source does", small models
-write a sentence like "The Deck is mentioned in the text.". That satisfies
-the name guard but adds nothing a pretraining corpus can use. They also copy the
+Asked to keep a missing name such as Deck, small models may write a sentence
+like "The Deck is mentioned in the text.". That satisfies the name guard but
+adds nothing a pretraining corpus can use. They also copy the
 prompt's labels ("Style: terse-expert", "Rewritten passage:") into the reply.
 A phrase counts only when the source itself does not contain it, so a source
 that discusses "the text" or has a "Style:" line may keep it.

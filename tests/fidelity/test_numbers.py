@@ -294,7 +294,7 @@ def test_check_ignores_articles() -> None:
     assert result.ok
 
 
-def test_number_glued_to_a_word_counts_as_kept_but_not_as_added() -> None:
+def test_glued_number_kept_not_added() -> None:
     # A dropped space ("to1948") still states the year; "CO2" is a name, not the number 2.
     assert check_numbers("from 1946 and 1948.", "from 1946 to1948.").ok
     assert check_numbers("It has 2 parts.", "It has CO2 parts.").missing == ["2"]

@@ -34,19 +34,19 @@ def test_clean_rewrite_strips_echoed_blocks():
 SCHEDULER = "The task scheduler periodically suspends the running task and restarts another. If a task does not allow itself to be descheduled, others freeze."
 
 
-def test_restore_dropped_spaces_splits_adjacent_source_words():
+def test_restore_spaces_adjacent_words():
     rewrite = "The scheduler restartsanother task; a task that refuses to bedescheduled freezes the rest."
     assert restore_dropped_spaces(rewrite, SCHEDULER) == (
         "The scheduler restarts another task; a task that refuses to be descheduled freezes the rest."
     )
 
 
-def test_restore_dropped_spaces_handles_three_words_and_case():
+def test_restore_spaces_three_words_and_case():
     assert restore_dropped_spaces("Tobedescheduled is rare.", "It has to be descheduled.") == "To be descheduled is rare."
 
 
-def test_restore_dropped_spaces_leaves_real_words():
-    # "however" is not two adjacent source words; "another" is itself a source word.
+def test_restore_spaces_leaves_real_words():
+    # "however" is not two adjacent source words, and "another" is itself a source word.
     source = "How it was ever done, another day."
     assert restore_dropped_spaces("However, another day came.", source) == "However, another day came."
     # Words joined across punctuation in the source are not a dropped space.
